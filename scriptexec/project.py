@@ -1,0 +1,64 @@
+"""A project: the directory scriptexec runs in, and the settings of one invocation."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scriptexec.resources import templates_dir
+
+STATE_DIRNAME = ".scriptexec"
+LOCK_FILENAME = "scriptexec.lock"
+
+
+@dataclass
+class Options:
+    """Settings that come from flags and environment variables, not from a spec."""
+
+    base_image: str | None = None  # --base-image / SCRIPTEXEC_BASE_IMAGE overrides runtime.base_image
+    build_network: str | None = None  # --build-network host: docker build's network (off by default)
+    require_image: bool = False  # --require-image: no engine is an error, not a skip
+    no_image: bool = False
+    frozen: bool = False
+    llm_host: str | None = None
+
+
+@dataclass
+class Project:
+    root: Path
+    cache_dir: Path = field(default=Path())
+    options: Options = field(default_factory=Options)
+
+    def __post_init__(self) -> None:
+        self.root = self.root.resolve()
+        if self.cache_dir == Path():
+            env = os.environ.get("SCRIPTEXEC_CACHE_DIR")
+            self.cache_dir = Path(env) if env else self.root / STATE_DIRNAME / "cache"
+        if self.options.base_image is None:
+            self.options.base_image = os.environ.get("SCRIPTEXEC_BASE_IMAGE") or None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIRNAME
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILENAME
+
+    def build_dir(self, spec_name: str) -> Path:
+        return self.root / "build" / spec_name
+
+    def template(self, relpath: str) -> Path:
+        """A template file: the project's own `templates/<relpath>` wins over the shipped one."""
+        own = self.root / "templates" / relpath
+        if own.is_file():
+            return own
+        return templates_dir() / relpath
+
+    def relative(self, path: Path) -> str:
+        """A path as a user should see it: relative to the project when inside it."""
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
