@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build a local Python base image for machines that cannot pull from a registry.
+#
+#   scripts/base-image.sh [NAME]     # default NAME: scriptexec/python:3.11-bookworm
+#
+# Then build with it:  SCRIPTEXEC_BASE_IMAGE=scriptexec/python:3.11-bookworm scriptexec build ...
+#
+# Steps (each skipped when its image already exists, so running it again is cheap):
+#   1. debootstrap --variant=minbase bookworm into a temporary root file system and
+#      `docker import` it as scriptexec/bookworm-minbase;
+#   2. a build FROM that which installs python3, python3-venv and python3-pip (Debian
+#      bookworm's Python is 3.11) and makes `python` an alias of python3.
+# The build uses host networking: with dockerd started with --iptables=false (see
+# scripts/docker-engine.sh) a bridge-networked build step cannot reach deb.debian.org.
+#
+# Talks to the engine at DOCKER_HOST (default: the system socket). Uses Debian's docker CLI
+# at /usr/bin/docker when present: it matches Debian's dockerd, whereas another `docker`
+# earlier on PATH may be a client of a different API version.
+set -euo pipefail
+
+NAME="${1:-scriptexec/python:3.11-bookworm}"
+MINBASE="${SCRIPTEXEC_MINBASE_IMAGE:-scriptexec/bookworm-minbase}"
+MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+if [ -x /usr/bin/docker ]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
+
+say() { echo "base-image: $*" >&2; }
+
+have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+if ! "$DOCKER" version >/dev/null 2>&1; then
+    say "no Docker engine answers at DOCKER_HOST=${DOCKER_HOST:-<default>}"
+    say "start one with: export DOCKER_HOST=\"\$(scripts/docker-engine.sh start)\""
+    exit 1
+fi
+
+if have_image "$NAME"; then
+    say "$NAME exists; nothing to do"
+    exit 0
+fi
+
+if have_image "$MINBASE"; then
+    say "$MINBASE exists; reusing it"
+else
+    command -v debootstrap >/dev/null || { say "debootstrap not found (apt-get install debootstrap)"; exit 1; }
+    ROOTFS="$(mktemp -d "${TMPDIR:-/tmp}/scriptexec-rootfs.XXXXXX")"
+    trap 'rm -rf "$ROOTFS"' EXIT
+    say "debootstrap bookworm (minbase) into $ROOTFS"
+    debootstrap --variant=minbase bookworm "$ROOTFS" "$MIRROR" >"$ROOTFS.log" 2>&1 || {
+        say "debootstrap failed; last lines of $ROOTFS.log:"
+        tail -n 20 "$ROOTFS.log" >&2
+        exit 1
+    }
+    rm -f "$ROOTFS.log"
+    # The root file system is a build artefact; apt's downloaded .debs are dead weight.
+    rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/*
+    say "importing it as $MINBASE"
+    tar -C "$ROOTFS" -c . | "$DOCKER" import - "$MINBASE" >/dev/null
+    rm -rf "$ROOTFS"
+    trap - EXIT
+fi
+
+say "building $NAME (python3 from Debian bookworm)"
+# No build context is needed: the Dockerfile comes on stdin.
+"$DOCKER" build --network host --tag "$NAME" - <<EOF
+FROM $MINBASE
+ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
+RUN apt-get update \\
+ && apt-get install -y --no-install-recommends python3 python3-venv python3-pip ca-certificates \\
+ && ln -s /usr/bin/python3 /usr/local/bin/python \\
+ && rm -rf /var/lib/apt/lists/*
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+CMD ["python3"]
+EOF
+say "built $NAME"
