@@ -1,0 +1,364 @@
+"""The formula language: a small, safe subset of Python expressions.
+
+Formulas are parsed with `ast` and checked against a whitelist of node types, names and
+functions; they are then compiled to plain Python source for the generated program. Nothing
+is ever evaluated here, and the generated program never calls `eval`.
+
+Types are checked where they can be told: arithmetic wants numbers, `and`/`or`/`not` and
+conditions want booleans, ordering comparisons want numbers.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from scriptexec.spec.suggest import did_you_mean
+
+Type = Literal["number", "integer", "boolean", "string"]
+NUMERIC = ("number", "integer")
+MAX_FORMULA_CHARS = 2000
+
+SCALAR_FUNCTIONS = {
+    # name: (min args, max args)
+    "min": (2, 16),
+    "max": (2, 16),
+    "abs": (1, 1),
+    "round": (1, 2),
+    "sqrt": (1, 1),
+    "ceil": (1, 1),
+    "floor": (1, 1),
+}
+AGGREGATES = {"sum": (1, 1), "mean": (1, 1), "count": (0, 1), "min": (1, 1), "max": (1, 1)}
+CONSTANTS = {"true": True, "false": False, "True": True, "False": False}
+RESERVED = {"row", "rows", "params", "summary", "group", "error", "math", "none", "None"}
+RESERVED |= set(SCALAR_FUNCTIONS) | set(AGGREGATES) | set(CONSTANTS)
+
+_BINOPS = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+}
+_ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_EQUALITY = (ast.Eq, ast.NotEq)
+
+
+@dataclass(frozen=True)
+class Symbol:
+    kind: Literal["field", "param", "summary"]
+    type: Type
+
+
+@dataclass(frozen=True)
+class FormulaIssue:
+    line: int  # 1-based, within the formula text
+    col: int  # 0-based character offset within that line
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A formula that passed: its type, what it refers to, and its canonical text."""
+
+    type: Type
+    refs: frozenset[str]  # names of fields, params and summary values it uses
+    canonical: str
+    tree: ast.expr
+
+
+def parse(text: str) -> tuple[ast.expr | None, list[FormulaIssue]]:
+    if len(text) > MAX_FORMULA_CHARS:
+        return None, [FormulaIssue(1, 0, f"formula is longer than {MAX_FORMULA_CHARS} characters")]
+    if not text.strip():
+        return None, [FormulaIssue(1, 0, "formula is empty")]
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        msg = (exc.msg or "invalid syntax").replace("invalid syntax. ", "")
+        hint = ""
+        if "^" in text:
+            hint = "use ** for powers"
+        return None, [FormulaIssue(exc.lineno or 1, max((exc.offset or 1) - 1, 0), msg, hint)]
+    except (RecursionError, MemoryError, ValueError):
+        return None, [FormulaIssue(1, 0, "formula is nested too deeply")]
+    return tree.body, []
+
+
+def check(
+    text: str, scope: Mapping[str, Symbol], *, aggregate_context: bool
+) -> tuple[Checked | None, list[FormulaIssue]]:
+    """Parse and type-check `text`.
+
+    In an aggregate context (summary, groups) row fields may only appear inside aggregate
+    functions; elsewhere aggregates are not allowed at all.
+    """
+    tree, issues = parse(text)
+    if tree is None:
+        return None, issues
+    checker = _Checker(scope, aggregate_context)
+    typ = checker.infer(tree)
+    if checker.issues:
+        return None, checker.issues
+    return Checked(typ or "number", frozenset(checker.refs), ast.unparse(tree), tree), []
+
+
+class _Checker:
+    def __init__(self, scope: Mapping[str, Symbol], aggregate_context: bool) -> None:
+        self.scope = scope
+        self.aggregate_context = aggregate_context
+        self.in_aggregate = False
+        self.issues: list[FormulaIssue] = []
+        self.refs: set[str] = set()
+
+    def issue(self, node: ast.AST, message: str, hint: str = "") -> None:
+        self.issues.append(
+            FormulaIssue(getattr(node, "lineno", 1), getattr(node, "col_offset", 0), message, hint)
+        )
+
+    def expect(self, node: ast.expr, want: tuple[str, ...], role: str) -> None:
+        got = self.infer(node)
+        if got is None or got in want:
+            return
+        if want == NUMERIC:
+            what = {"boolean": "a boolean", "string": "text"}.get(got, got)
+            self.issue(node, f"{what} used as a number in {role}")
+        elif want == ("boolean",):
+            what = {"number": "a number", "integer": "a number", "string": "text"}.get(got, got)
+            self.issue(node, f"{what} used as a boolean in {role}", "compare it, e.g. x > 0")
+
+    def infer(self, node: ast.expr) -> Type | None:  # noqa: C901 - one branch per node type
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, bool):
+                return "boolean"
+            if isinstance(node.value, int | float):
+                return "integer" if isinstance(node.value, int) else "number"
+            if isinstance(node.value, str):
+                return "string"
+            self.issue(node, f"constant {node.value!r} is not allowed")
+            return None
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            op = _BINOPS.get(type(node.op))
+            if op is None:
+                hint = "use ** for powers" if isinstance(node.op, ast.BitXor) else ""
+                self.issue(node, "operator not allowed in a formula", hint)
+                return None
+            self.expect(node.left, NUMERIC, f"'{op}'")
+            self.expect(node.right, NUMERIC, f"'{op}'")
+            return "number"
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                self.expect(node.operand, ("boolean",), "'not'")
+                return "boolean"
+            if isinstance(node.op, ast.USub | ast.UAdd):
+                self.expect(node.operand, NUMERIC, "a sign")
+                return "number"
+            self.issue(node, "operator not allowed in a formula")
+            return None
+        if isinstance(node, ast.BoolOp):
+            word = "and" if isinstance(node.op, ast.And) else "or"
+            for value in node.values:
+                self.expect(value, ("boolean",), f"'{word}'")
+            return "boolean"
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.IfExp):
+            self.expect(node.test, ("boolean",), "the condition of 'if'")
+            a, b = self.infer(node.body), self.infer(node.orelse)
+            if a and b and a != b and not (a in NUMERIC and b in NUMERIC):
+                self.issue(node, f"the branches of 'if' have different types ({a} and {b})")
+            return a or b
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        what = {
+            ast.Attribute: "attribute access",
+            ast.Subscript: "indexing",
+            ast.Lambda: "lambda",
+            ast.List: "a list",
+            ast.Tuple: "a tuple",
+            ast.Dict: "a dict",
+            ast.ListComp: "a comprehension",
+            ast.GeneratorExp: "a comprehension",
+            ast.JoinedStr: "an f-string",
+            ast.NamedExpr: "assignment",
+        }.get(type(node), type(node).__name__)
+        self.issue(node, f"{what} is not allowed in a formula")
+        return None
+
+    def name(self, node: ast.Name) -> Type | None:
+        if node.id in CONSTANTS:
+            return "boolean"
+        sym = self.scope.get(node.id)
+        if sym is None:
+            funcs = set(SCALAR_FUNCTIONS) | (set(AGGREGATES) if self.aggregate_context else set())
+            if node.id in funcs:
+                self.issue(node, f"'{node.id}' is a function; call it: {node.id}(...)")
+            else:
+                hint = did_you_mean(node.id, self.scope)
+                self.issue(node, f"unknown name '{node.id}'", hint)
+            return None
+        if sym.kind == "field" and self.aggregate_context and not self.in_aggregate:
+            self.issue(
+                node,
+                f"row field '{node.id}' used outside an aggregate",
+                f"wrap it, e.g. sum({node.id}) or mean({node.id})",
+            )
+        if sym.kind == "summary" and self.in_aggregate:
+            self.issue(node, f"summary value '{node.id}' used inside an aggregate")
+        self.refs.add(node.id)
+        return sym.type
+
+    def compare(self, node: ast.Compare) -> Type:
+        operands = [node.left, *node.comparators]
+        types = [self.infer(o) for o in operands]
+        for op, (a, b), (ta, tb) in zip(
+            node.ops, zip(operands, operands[1:]), zip(types, types[1:])
+        ):
+            if isinstance(op, _ORDERING):
+                for operand, t in ((a, ta), (b, tb)):
+                    if t not in (None, *NUMERIC):
+                        what = "a boolean" if t == "boolean" else "text"
+                        self.issue(operand, f"{what} used as a number in a comparison")
+            elif isinstance(op, _EQUALITY):
+                kinds = {("number" if t in NUMERIC else t) for t in (ta, tb) if t}
+                if len(kinds) > 1:
+                    self.issue(b, f"comparing {ta} with {tb} is always unequal")
+            else:
+                self.issue(node, "only < <= > >= == != comparisons are allowed")
+        return "boolean"
+
+    def call(self, node: ast.Call) -> Type | None:
+        if not isinstance(node.func, ast.Name):
+            self.issue(node, "only the formula functions can be called")
+            return None
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            self.issue(node, "functions take plain positional arguments")
+            return None
+        fname, nargs = node.func.id, len(node.args)
+        if self.aggregate_context and fname in AGGREGATES and nargs <= 1 and not (
+            fname in SCALAR_FUNCTIONS and nargs >= 2
+        ):
+            return self.aggregate(node, fname)
+        if fname in SCALAR_FUNCTIONS:
+            lo, hi = SCALAR_FUNCTIONS[fname]
+            if not lo <= nargs <= hi:
+                want = f"{lo}" if lo == hi else f"{lo} to {hi}"
+                self.issue(node, f"{fname}() takes {want} arguments, got {nargs}")
+                return None
+            for arg in node.args:
+                self.expect(arg, NUMERIC, f"{fname}()")
+            return "integer" if fname in ("ceil", "floor") else "number"
+        if fname in AGGREGATES:
+            self.issue(node, f"aggregate '{fname}' can only be used in summary and groups")
+            return None
+        known = set(SCALAR_FUNCTIONS) | (set(AGGREGATES) if self.aggregate_context else set())
+        self.issue(node, f"unknown function '{fname}'", did_you_mean(fname, known))
+        return None
+
+    def aggregate(self, node: ast.Call, fname: str) -> Type | None:
+        if self.in_aggregate:
+            self.issue(node, f"aggregate '{fname}' inside another aggregate")
+            return None
+        lo, hi = AGGREGATES[fname]
+        if not lo <= len(node.args) <= hi:
+            self.issue(node, f"{fname}() takes {'one argument' if lo else 'at most one argument'}")
+            return None
+        self.in_aggregate = True
+        try:
+            if fname == "count":
+                if node.args:
+                    self.expect(node.args[0], ("boolean",), "count()")
+                return "integer"
+            self.expect(node.args[0], NUMERIC, f"{fname}()")
+            return "number"
+        finally:
+            self.in_aggregate = False
+
+
+def to_python(tree: ast.expr, scope: Mapping[str, Symbol]) -> str:
+    """Compile a checked formula to a Python expression over `row`, `params`, `summary`.
+
+    Aggregates become `_agg_<name>(rows, lambda row: ...)`; the generated program defines
+    them (they skip rows in error and None values).
+    """
+    return ast.unparse(_Compiler(scope).visit(_copy(tree)))
+
+
+def _copy(tree: ast.expr) -> ast.expr:
+    return ast.parse(ast.unparse(tree), mode="eval").body
+
+
+class _Compiler(ast.NodeTransformer):
+    def __init__(self, scope: Mapping[str, Symbol]) -> None:
+        self.scope = scope
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in CONSTANTS:
+            return ast.Constant(CONSTANTS[node.id])
+        sym = self.scope[node.id]
+        container = {"field": "row", "param": "params", "summary": "summary"}[sym.kind]
+        return ast.Subscript(ast.Name(container, ast.Load()), ast.Constant(node.id), ast.Load())
+
+    def visit_Call(self, node: ast.Call) -> ast.expr:
+        assert isinstance(node.func, ast.Name)
+        fname = node.func.id
+        args = [self.visit(a) for a in node.args]
+        if fname in ("sqrt", "ceil", "floor"):
+            func: ast.expr = ast.Attribute(ast.Name("math", ast.Load()), fname, ast.Load())
+            return ast.Call(func, args, [])
+        is_aggregate = fname in AGGREGATES and len(args) <= 1 and not _only_scalars(node)
+        if is_aggregate:
+            if fname == "count" and not args:
+                return ast.Call(ast.Name("len", ast.Load()), [ast.Name("rows", ast.Load())], [])
+            lam = ast.Lambda(
+                ast.arguments([], [ast.arg("row")], None, [], [], None, []), args[0]
+            )
+            return ast.Call(
+                ast.Name(f"_agg_{fname}", ast.Load()), [ast.Name("rows", ast.Load()), lam], []
+            )
+        return ast.Call(ast.Name(fname, ast.Load()), args, [])
+
+
+def _only_scalars(node: ast.Call) -> bool:
+    # min(a, b) with two or more arguments is the scalar min, not the aggregate.
+    return len(node.args) >= 2
+
+
+def dependency_order(
+    refs: Mapping[str, frozenset[str]],
+) -> tuple[list[str], list[list[str]]]:
+    """Order names so each comes after the names it refers to (within `refs` only).
+
+    Returns (order, cycles); each cycle is a list of names ending where it started.
+    """
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = visiting, 2 = done
+    cycles: list[list[str]] = []
+
+    def visit(name: str, stack: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            start = stack.index(name)
+            cycles.append([*stack[start:], name])
+            return
+        state[name] = 1
+        stack.append(name)
+        for dep in sorted(refs[name]):
+            if dep in refs:
+                visit(dep, stack)
+        stack.pop()
+        state[name] = 2
+        order.append(name)
+
+    for name in refs:  # declaration order breaks ties, so output is stable
+        visit(name, [])
+    return order, cycles
