@@ -93,5 +93,9 @@ class ExternalCommandError(BuildError):
         super().__init__(f"command failed ({returncode}): {shown}\n{tail}".rstrip())
 
 
+class EngineUnavailableError(ScriptexecError):
+    """No Docker engine answers: the image stage is skipped (an error with --require-image)."""
+
+
 class Interrupted(ScriptexecError):
     exit_code = ExitCode.INTERRUPTED

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scriptexec.engine.digests import FileDigests
 from scriptexec.resources import templates_dir
 
 STATE_DIRNAME = ".scriptexec"
@@ -29,6 +30,8 @@ class Project:
     root: Path
     cache_dir: Path = field(default=Path())
     options: Options = field(default_factory=Options)
+    # File digests remembered by (mtime, size, inode); loaded from .scriptexec/state.json.
+    digests: FileDigests = field(default_factory=FileDigests)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -55,6 +58,21 @@ class Project:
         if own.is_file():
             return own
         return templates_dir() / relpath
+
+    def file_digest(self, path: Path) -> str | None:
+        """sha256 of a file (None if missing), without re-reading unchanged files.
+
+        Stages hash the files they read through this, so the engine knows every file a
+        build depended on and can tell, cheaply, whether any of them changed.
+        """
+        return self.digests.digest(path)
+
+    def template_digest(self, relpath: str) -> str:
+        """The digest of the template that `template(relpath)` resolves to."""
+        digest = self.file_digest(self.template(relpath))
+        if digest is None:
+            raise FileNotFoundError(f"template {relpath} not found")
+        return digest
 
     def relative(self, path: Path) -> str:
         """A path as a user should see it: relative to the project when inside it."""

@@ -33,11 +33,12 @@ class StageContext:
     workdir: Path  # an empty temporary directory this stage may use
     cancel: threading.Event  # set when the build is interrupted or superseded
     progress: Callable[[str], None]  # one short line for a TTY progress display
-    force_llm: bool = False
+    key: str = ""  # this stage's key (the image stage labels the image with it)
 
 
 class Stage(Protocol):
     name: str
+    version: int  # bump when the stage's output changes for the same inputs
     # Upstream outputs this stage reads: stage name -> file names ("*" for all of them).
     reads: Mapping[str, tuple[str, ...]]
     # Where its files land: "" = build/<name>/ itself, "_scriptexec" = reports beside it,

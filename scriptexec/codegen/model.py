@@ -1,0 +1,111 @@
+"""Spec -> program model: the plain data the program templates render.
+
+Formulas are compiled to Python expressions here; the templates never see the formula
+language. Prose steps arrive as code written by the LLM (see stages/generate.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scriptexec.spec.formulas import to_python
+from scriptexec.spec.model import Spec
+
+
+def step_function_name(step_name: str) -> str:
+    return f"step_{step_name}"
+
+
+def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[str, Any]:
+    c = spec.canonical
+    r = spec.resolved
+    step_code = step_code or {}
+    inputs = []
+    for name, inp in c["inputs"].items():
+        inputs.append(
+            {
+                "name": name,
+                "format": inp["format"],
+                "location": inp["location"],
+                "env_var": inp["env"],
+                "table": inp["table"],
+                "query": inp["query"],
+                "records": inp["records"] or None,
+                "primary": name == c["rows"],
+                "join_on": inp["join_on"],
+                "repeat": inp["repeat"],
+                "fields": [
+                    {"name": f, "type": d["type"], "required": d["required"]}
+                    for f, d in inp["fields"].items()
+                ],
+            }
+        )
+    parameters = [{"name": n, **p} for n, p in c["parameters"].items()]
+    compute = [
+        {
+            "name": n,
+            "type": chk.type,
+            "formula": chk.canonical,
+            "python": to_python(chk.tree, r.scope),
+        }
+        for n, chk in r.compute.items()
+    ]
+    steps = [
+        {
+            "name": s["name"],
+            "do": s["do"],
+            "function": step_function_name(s["name"]),
+            "produces": [{"name": f, "type": t} for f, t in s["produces"].items()],
+            "code": step_code.get(s["name"], ""),
+        }
+        for s in c["steps"]
+    ]
+    columns: list[str] = []
+    for inp in inputs:
+        for f in inp["fields"]:
+            if f["name"] not in columns:
+                columns.append(f["name"])
+        if inp["repeat"]:
+            columns.append(inp["repeat"]["as"])
+    columns += [x["name"] for x in compute]
+    columns += [f["name"] for s in steps for f in s["produces"]]
+
+    def aggregates(items: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": n,
+                "type": chk.type,
+                "formula": chk.canonical,
+                "python": to_python(chk.tree, scope_with_summary(items)),
+            }
+            for n, chk in items.items()
+        ]
+
+    def scope_with_summary(items: dict[str, Any]) -> dict[str, Any]:
+        from scriptexec.spec.formulas import Symbol
+
+        scope = dict(r.scope)
+        for n, chk in items.items():
+            scope[n] = Symbol("summary", chk.type)
+        return scope
+
+    groups = None
+    if c["groups"]:
+        groups = {"by": c["groups"]["by"], "summary": aggregates(r.group_summary)}
+    web = c["interface"]["web"]
+    return {
+        "name": c["name"],
+        "title": c["title"],
+        "description": c["description"],
+        "inputs": inputs,
+        "parameters": parameters,
+        "compute": compute,
+        "steps": steps,
+        "columns": columns,
+        "summary": aggregates(r.summary),
+        "groups": groups,
+        "outputs": c["outputs"],
+        "web": web,
+        "on_error": c["on_error"],
+        "needs_network": c["runtime"]["network"] != "none",
+    }

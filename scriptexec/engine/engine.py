@@ -1,0 +1,445 @@
+"""The make-like engine: for each spec, walk the stages, run only what is stale.
+
+For each stage the engine gathers what it declares it reads, hashes that into the stage
+key *before* running it, and then either reuses the cached output for that key or runs the
+stage. Because a key includes the digests of the upstream outputs it reads, a re-run stage
+that produces the same output leaves later stages fresh (early cutoff).
+
+Modes: build (run what is stale), check (keys against the lock only: no cache, no Docker,
+no LLM), dry-run and status (keys, cache and engine: what a build would do, and why).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from scriptexec.engine.cache import Cache, StageRecord
+from scriptexec.engine.digests import FileDigests, signature
+from scriptexec.engine.keys import dict_hash, stage_key
+from scriptexec.engine.lockfile import LockFile, StageEntry
+from scriptexec.engine.publish import publish
+from scriptexec.engine.state import BuildState, SpecState
+from scriptexec.engine.why import flatten_inputs, stale_reason
+from scriptexec.errors import (
+    BuildError,
+    EngineUnavailableError,
+    FrozenError,
+    ScriptexecError,
+    SpecError,
+)
+from scriptexec.project import Project
+from scriptexec.spec.model import Spec, load_spec_bytes
+from scriptexec.spec.yamlload import MAX_SPEC_BYTES
+from scriptexec.stages import STAGE_ORDER, get_stage
+from scriptexec.stages.base import StageContext, StageResult
+
+Mode = Literal["build", "check", "dry-run", "status"]
+
+
+@dataclass
+class Request:
+    mode: Mode = "build"
+    force: str | None = None  # "all", or a stage name: bypass the cache for it
+    until: str | None = None  # last stage to run
+    frozen: bool = False  # never call an LLM: only the lock and the cache
+    no_image: bool = False
+    keep_going: bool = False
+    jobs: int = 1
+
+    def stages(self) -> tuple[str, ...]:
+        last = STAGE_ORDER.index(self.until) + 1 if self.until else len(STAGE_ORDER)
+        return STAGE_ORDER[:last]
+
+
+@dataclass
+class StageReport:
+    stage: str
+    state: str  # fresh | stale | cached | ran | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class SpecReport:
+    path: str
+    name: str | None = None
+    stages: list[StageReport] = field(default_factory=list)
+    error: ScriptexecError | None = None
+    up_to_date: bool = False  # decided by the fast path, without loading the spec
+
+    @property
+    def stale(self) -> bool:
+        return any(s.state == "stale" for s in self.stages)
+
+
+Listener = Callable[[SpecReport, StageReport | None], None]
+
+
+class Engine:
+    def __init__(self, project: Project, warn: Callable[[str], None], cancel: threading.Event | None = None) -> None:
+        self.project = project
+        self.warn = warn
+        self.cancel = cancel or threading.Event()
+        self.state = BuildState.load(project.state_dir / "state.json")
+        project.digests = FileDigests(self.state.digests)
+        self.cache = Cache(project.cache_dir, warn)
+        self.lock = LockFile(project.lock_path, warn)
+        self._images: dict[str, str] | None = None
+        self._images_lock = threading.Lock()
+
+    # -- the fast path --------------------------------------------------------------------
+
+    def options_hash(self, req: Request) -> str:
+        o = self.project.options
+        return dict_hash(
+            {
+                "stages": req.stages(),
+                "no_image": req.no_image,
+                "base_image": o.base_image,
+                "build_network": o.build_network,
+                "cache": str(self.project.cache_dir),
+            }
+        )[:16]
+
+    def up_to_date(self, path: Path, req: Request) -> bool:
+        """True when nothing the last successful build of `path` read or wrote has moved.
+
+        Costs a few stat() calls and, for images, one question to the Docker engine.
+        """
+        from scriptexec.engine.state import SignatureCache, unchanged
+
+        entry = self.state.specs.get(str(path))
+        if entry is None or entry.options != self.options_hash(req):
+            return False
+        sigs = getattr(self, "_sigs", None) or SignatureCache()
+        self._sigs = sigs
+        if signature(self.project.lock_path) != self.state.lock_sig:
+            return False
+        if sigs.get(str(path)) != entry.spec_sig:
+            try:
+                raw = path.read_bytes()
+            except OSError:
+                return False
+            if hashlib.sha256(raw).hexdigest() != entry.source_digest:
+                return False
+        if not (unchanged(entry.deps, sigs) and unchanged(entry.outputs, sigs)):
+            return False
+        if entry.llm is not None and not self._llm_unchanged(entry.llm):
+            return False
+        if entry.image_key is not None:
+            return entry.image_key in self.images()
+        return True
+
+    def _llm_unchanged(self, recorded: dict[str, Any]) -> bool:
+        from scriptexec.llm.stage_support import current_model_digest
+
+        try:
+            return current_model_digest(recorded["generator"], self.project) == recorded["digest"]
+        except ScriptexecError as exc:
+            self.warn(f"cannot check the model's digest ({exc}); using the locked one")
+            return True
+
+    def images(self) -> dict[str, str]:
+        """Image key -> id on the engine ({} when none answers); asked once per run."""
+        with self._images_lock:
+            if self._images is None:
+                from scriptexec.container.engine import images_by_key
+
+                try:
+                    self._images = images_by_key()
+                except Exception as exc:  # noqa: BLE001 - any engine trouble means "no images"
+                    self.warn_once_engine(exc)
+                    self._images = {}
+            return self._images
+
+    def warn_once_engine(self, exc: Exception) -> None:
+        self._engine_error = str(exc)
+
+    # -- one spec -------------------------------------------------------------------------
+
+    def process(self, path: Path, req: Request, listener: Listener) -> SpecReport:
+        display = self.project.relative(path)
+        report = SpecReport(display)
+        if req.mode == "build" and not req.force and self.up_to_date(path, req):
+            report.name = self.state.specs[str(path)].name
+            report.up_to_date = True
+            listener(report, None)
+            return report
+        spec_sig = signature(path)  # taken before reading: an edit during the build shows
+        try:
+            spec = self._load(path, display)
+        except ScriptexecError as exc:
+            report.error = exc
+            listener(report, None)
+            return report
+        report.name = spec.name
+        try:
+            with self.project.digests.recording() as deps:
+                published = self._walk(spec, req, report, listener)
+            if published is not None:
+                self._remember(path, spec, spec_sig, req, report, deps, published)
+        except ScriptexecError as exc:
+            report.error = exc
+            listener(report, None)
+        return report
+
+    def _load(self, path: Path, display: str) -> Spec:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_SPEC_BYTES + 1)
+        except OSError as exc:
+            from scriptexec.errors import Problem
+
+            raise SpecError([Problem(display, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+        if len(raw) > MAX_SPEC_BYTES:
+            from scriptexec.spec.model import load_spec
+
+            return load_spec(path, display)  # reports the size problem
+        return load_spec_bytes(path, display, raw)
+
+    def _walk(
+        self, spec: Spec, req: Request, report: SpecReport, listener: Listener
+    ) -> dict[str, Any] | None:
+        """Go through the stages; in build mode return the signatures of published files."""
+        digests: dict[str, dict[str, str]] = {}
+        results: dict[str, StageResult] = {}
+        unknown: set[str] = set()  # stages whose output a non-building mode cannot know
+        published: dict[str, bytes] = {}
+        for name in req.stages():
+            if self.cancel.is_set():
+                raise KeyboardInterrupt
+            stage = get_stage(name)
+            if name == "image" and req.no_image:
+                self._emit(report, listener, StageReport(name, "skipped", "--no-image"))
+                continue
+            blocked = [u for u in stage.reads if u in unknown]
+            if blocked:
+                unknown.add(name)
+                reason = f"waits on {', '.join(blocked)}"
+                self._emit(report, listener, StageReport(name, "stale", reason))
+                continue
+            with self.project.digests.recording() as touched:
+                inputs = stage.inputs(spec, self.project)
+            upstream = {
+                u: {f: d for f, d in sorted(digests[u].items()) if files == ("*",) or f in files}
+                for u, files in stage.reads.items()
+            }
+            key = stage_key(name, getattr(stage, "version", 1), inputs, upstream)
+            flat = flatten_inputs(inputs)
+            entry = self.lock.stage(spec.name, name)
+            reason = stale_reason(entry, key, flat, upstream, spec, self.project)
+            if req.mode != "build":
+                state, reason = self._judge(stage, key, entry, reason, req)
+                self._emit(report, listener, StageReport(name, state, reason or ""))
+                if state == "fresh" and entry is not None:
+                    digests[name] = entry.outputs
+                elif state != "skipped":
+                    unknown.add(name)
+                continue
+            started = time.monotonic()
+            try:
+                result, state = self._obtain(stage, spec, key, reason, req, results, touched)
+            except EngineUnavailableError as exc:
+                self._emit(report, listener, StageReport(name, "skipped", str(exc)))
+                continue
+            except (ScriptexecError, KeyboardInterrupt) as exc:
+                seconds = time.monotonic() - started
+                msg = str(exc) if isinstance(exc, ScriptexecError) else "interrupted"
+                self._emit(report, listener, StageReport(name, "failed", msg.splitlines()[0] if msg else "", seconds))
+                self.lock.save()
+                raise
+            outputs = {f: hashlib.sha256(d).hexdigest() for f, d in result.files.items()}
+            self.lock.record(
+                spec.name,
+                spec.display,
+                name,
+                StageEntry(key, flat, upstream, outputs, result.meta),
+            )
+            digests[name], results[name] = outputs, result
+            if stage.publish_dir is not None:
+                prefix = f"{stage.publish_dir}/" if stage.publish_dir else ""
+                published.update({prefix + f: d for f, d in result.files.items()})
+            why = "" if state == "cached" else (reason or "forced")
+            self._emit(report, listener, StageReport(name, state, why, time.monotonic() - started))
+        if req.mode != "build":
+            return None
+        self.lock.save()
+        return publish(self.project.build_dir(spec.name), published)
+
+    def _judge(
+        self, stage: Any, key: str, entry: StageEntry | None, reason: str | None, req: Request
+    ) -> tuple[str, str | None]:
+        """fresh or stale without running anything. check: keys only."""
+        if reason is not None:
+            return "stale", reason
+        if req.mode == "check":
+            return "fresh", None
+        if hasattr(stage, "present"):
+            images = self.images()
+            if not images and getattr(self, "_engine_error", None):
+                return "skipped", f"no Docker engine ({self._engine_error})"
+            if key not in images:
+                return "stale", "no image with this key on the engine"
+            return "fresh", None
+        if self.cache.get_record(key) is None:
+            return "stale", "built elsewhere: output not in the local cache"
+        return "fresh", None
+
+    def _obtain(
+        self,
+        stage: Any,
+        spec: Spec,
+        key: str,
+        reason: str | None,
+        req: Request,
+        results: dict[str, StageResult],
+        touched: dict[str, Any],
+    ) -> tuple[StageResult, str]:
+        forced = req.force in ("all", stage.name)
+        if hasattr(stage, "present"):
+            return self._obtain_image(stage, spec, key, req, results, forced)
+        record = None if forced else self.cache.get_record(key)
+        if record is not None:
+            files = self.cache.load_files(record)
+            if files is not None:
+                self.cache.touch(key)
+                return StageResult(files, record.meta), "cached"
+        if req.frozen and stage.needs_llm(spec):
+            raise FrozenError(
+                f"{spec.display}: stage {stage.name} needs the LLM ({reason or 'not cached'}); "
+                "--frozen builds only from scriptexec.lock and the cache"
+            )
+        result = self._run(stage, spec, results, key)
+        moved = [p for p, sig in touched.items() if signature(p) != sig]
+        if moved:
+            raise BuildError(
+                f"{self.project.relative(Path(moved[0]))} changed while {stage.name} ran; "
+                "nothing was recorded: run the build again"
+            )
+        files = {f: self.cache.put_blob(d) for f, d in result.files.items()}
+        self.cache.put_record(key, StageRecord(files, result.meta))
+        return result, "ran"
+
+    def _obtain_image(
+        self, stage: Any, spec: Spec, key: str, req: Request, results: dict[str, StageResult], forced: bool
+    ) -> tuple[StageResult, str]:
+        if not forced and key in self.images():
+            return StageResult({}, {"image": self.images()[key]}), "cached"
+        result = self._run(stage, spec, results, key)
+        with self._images_lock:
+            if self._images is not None and "image" in result.meta:
+                self._images[key] = result.meta["image"]
+        return result, "ran"
+
+    def _run(
+        self, stage: Any, spec: Spec, results: dict[str, StageResult], key: str
+    ) -> StageResult:
+        with tempfile.TemporaryDirectory(prefix=f"scriptexec-{stage.name}-") as workdir:
+            ctx = StageContext(
+                spec=spec,
+                project=self.project,
+                upstream={u: results[u] for u in stage.reads},
+                workdir=Path(workdir),
+                cancel=self.cancel,
+                progress=self.progress,
+                key=key,
+            )
+            result: StageResult = stage.run(ctx)
+            return result
+
+    def progress(self, text: str) -> None:
+        """Replaced by the CLI with a TTY progress line."""
+
+    def _emit(self, report: SpecReport, listener: Listener, stage: StageReport) -> None:
+        report.stages.append(stage)
+        listener(report, stage)
+
+    def _remember(
+        self,
+        path: Path,
+        spec: Spec,
+        spec_sig: Any,
+        req: Request,
+        report: SpecReport,
+        deps: dict[str, Any],
+        published: dict[str, Any],
+    ) -> None:
+        if spec_sig is None or any(s.state in ("failed", "skipped") and s.stage != "image" for s in report.stages):
+            return
+        image = next((s for s in report.stages if s.stage == "image"), None)
+        image_key = None
+        if image is not None:
+            if image.state == "skipped":
+                return  # not up to date: an engine may answer next time
+            entry = self.lock.stage(spec.name, "image")
+            image_key = entry.key if entry else None
+        llm = None
+        if spec.needs_llm():
+            from scriptexec.llm.stage_support import recorded_llm
+
+            llm = recorded_llm(spec, self.project)
+        self.state.specs[str(path)] = SpecState(
+            name=spec.name,
+            spec_sig=spec_sig,
+            source_digest=spec.source_digest,
+            options=self.options_hash(req),
+            deps={p: s for p, s in deps.items() if s is not None},
+            outputs=published,
+            image_key=image_key,
+            llm=llm,
+        )
+
+    # -- many specs -----------------------------------------------------------------------
+
+    def run(self, paths: list[Path], req: Request, listener: Listener) -> list[SpecReport]:
+        reports: list[SpecReport] = []
+        try:
+            if req.jobs <= 1:
+                for path in paths:
+                    rep = self.process(path, req, listener)
+                    reports.append(rep)
+                    if rep.error and not req.keep_going and req.mode == "build":
+                        break
+            else:
+                reports = self._run_parallel(paths, req, listener)
+        finally:
+            if req.mode == "build":
+                self.lock.save()
+                self.state.save(self.project.digests.export(), self.project.lock_path)
+        return reports
+
+    def _run_parallel(self, paths: list[Path], req: Request, listener: Listener) -> list[SpecReport]:
+        reports: dict[Path, SpecReport] = {}
+        pending = list(paths)
+        failed = False
+        with ThreadPoolExecutor(max_workers=req.jobs, thread_name_prefix="spec") as pool:
+            running: dict[Future[SpecReport], Path] = {}
+            while pending or running:
+                while pending and len(running) < req.jobs and not (failed and not req.keep_going):
+                    p = pending.pop(0)
+                    running[pool.submit(self.process, p, req, listener)] = p
+                if not running:
+                    break
+                try:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    self.cancel.set()
+                    raise
+                for fut in done:
+                    p = running.pop(fut)
+                    reports[p] = fut.result()
+                    failed = failed or reports[p].error is not None
+        return [reports[p] for p in paths if p in reports]
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)

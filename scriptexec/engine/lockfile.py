@@ -1,0 +1,125 @@
+"""scriptexec.lock: what was built, from what, per spec and stage. Meant to be committed.
+
+YAML with sorted keys, so diffs between commits show exactly which stage inputs changed.
+Rewritten atomically, and only with stages that succeeded.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scriptexec.engine.cache import atomic_write
+
+HEADER = "# scriptexec.lock: written by `scriptexec build`; commit it next to your specs.\n"
+LOCK_VERSION = 1
+
+
+@dataclass
+class StageEntry:
+    key: str
+    inputs: dict[str, str]  # input name -> short digest: what `status` diffs to say why
+    upstream: dict[str, dict[str, str]]  # upstream stage -> file -> digest
+    outputs: dict[str, str]  # file -> digest
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "inputs": self.inputs, "outputs": self.outputs}
+        if self.upstream:
+            out["upstream"] = self.upstream
+        if self.meta:
+            out["meta"] = self.meta
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StageEntry:
+        return cls(
+            str(d["key"]),
+            dict(d.get("inputs") or {}),
+            dict(d.get("upstream") or {}),
+            dict(d.get("outputs") or {}),
+            dict(d.get("meta") or {}),
+        )
+
+
+class LockFile:
+    def __init__(self, path: Path, warn: Any) -> None:
+        self.path = path
+        self.warn = warn
+        self._lock = threading.Lock()
+        self.specs: dict[str, dict[str, Any]] = {}
+        self.dirty = False
+        self._load()
+
+    def _load(self) -> None:
+        import yaml
+
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            self.warn(f"{self.path.name} is unreadable ({exc}); ignoring it")
+            return
+        try:
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            specs = data["specs"] if isinstance(data, dict) else None
+            if not isinstance(specs, dict):
+                raise TypeError("no 'specs' mapping")
+            for name, entry in specs.items():
+                stages = {s: StageEntry.from_dict(e) for s, e in (entry.get("stages") or {}).items()}
+                self.specs[str(name)] = {"spec": entry.get("spec"), "stages": stages}
+        except (yaml.YAMLError, TypeError, KeyError, ValueError, AttributeError) as exc:
+            self.warn(f"{self.path.name} is corrupt ({exc}); ignoring it: stages are re-checked")
+            self.specs = {}
+
+    def stage(self, spec: str, stage: str) -> StageEntry | None:
+        with self._lock:
+            entry: StageEntry | None = self.specs.get(spec, {}).get("stages", {}).get(stage)
+            return entry
+
+    def record(self, spec: str, spec_path: str, stage: str, entry: StageEntry) -> None:
+        with self._lock:
+            s = self.specs.setdefault(spec, {"spec": spec_path, "stages": {}})
+            s["spec"] = spec_path
+            if s["stages"].get(stage) != entry:
+                s["stages"][stage] = entry
+                self.dirty = True
+
+    def forget(self, spec: str, stages: list[str] | None = None) -> None:
+        with self._lock:
+            if spec not in self.specs:
+                return
+            if stages is None:
+                del self.specs[spec]
+            else:
+                for st in stages:
+                    self.specs[spec]["stages"].pop(st, None)
+            self.dirty = True
+
+    def keys(self) -> set[str]:
+        with self._lock:
+            return {e.key for s in self.specs.values() for e in s["stages"].values()}
+
+    def save(self) -> None:
+        import yaml
+
+        with self._lock:
+            if not self.dirty:
+                return
+            body = {
+                "version": LOCK_VERSION,
+                "specs": {
+                    name: {
+                        "spec": s["spec"],
+                        "stages": {st: e.to_dict() for st, e in s["stages"].items()},
+                    }
+                    for name, s in sorted(self.specs.items())
+                },
+            }
+            dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            text = yaml.dump(body, Dumper=dumper, sort_keys=True, default_flow_style=False, width=100)
+            atomic_write(self.path, (HEADER + text).encode("utf-8"))
+            self.dirty = False
