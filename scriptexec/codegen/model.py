@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scriptexec.spec.formulas import to_python
+from scriptexec.spec.formulas import Symbol, to_python
 from scriptexec.spec.model import Spec
 
 
@@ -71,23 +71,18 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
     columns += [f["name"] for s in steps for f in s["produces"]]
 
     def aggregates(items: dict[str, Any]) -> list[dict[str, Any]]:
+        row_scope = {n: s for n, s in r.scope.items() if s.kind in ("field", "param")}
+        scope = {n: s for n, s in row_scope.items() if s.kind == "param"}
+        scope.update({n: Symbol("summary", chk.type) for n, chk in items.items()})
         return [
             {
                 "name": n,
                 "type": chk.type,
                 "formula": chk.canonical,
-                "python": to_python(chk.tree, scope_with_summary(items)),
+                "python": to_python(chk.tree, scope, row_scope),
             }
             for n, chk in items.items()
         ]
-
-    def scope_with_summary(items: dict[str, Any]) -> dict[str, Any]:
-        from scriptexec.spec.formulas import Symbol
-
-        scope = dict(r.scope)
-        for n, chk in items.items():
-            scope[n] = Symbol("summary", chk.type)
-        return scope
 
     groups = None
     if c["groups"]:

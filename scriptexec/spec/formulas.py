@@ -78,31 +78,45 @@ def parse(text: str) -> tuple[ast.expr | None, list[FormulaIssue]]:
         return None, [FormulaIssue(1, 0, f"formula is longer than {MAX_FORMULA_CHARS} characters")]
     if not text.strip():
         return None, [FormulaIssue(1, 0, "formula is empty")]
+    # Parenthesised, so a formula may span lines (YAML folded scalars keep indented breaks).
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(f"({text.strip()}\n)", mode="eval")
     except SyntaxError as exc:
         msg = (exc.msg or "invalid syntax").replace("invalid syntax. ", "")
-        hint = ""
-        if "^" in text:
-            hint = "use ** for powers"
-        return None, [FormulaIssue(exc.lineno or 1, max((exc.offset or 1) - 1, 0), msg, hint)]
+        hint = "use ** for powers" if "^" in text else ""
+        line = exc.lineno or 1
+        col = max((exc.offset or 1) - 1 - (1 if line == 1 else 0), 0)
+        return None, [FormulaIssue(line, col, msg, hint)]
     except (RecursionError, MemoryError, ValueError):
         return None, [FormulaIssue(1, 0, "formula is nested too deeply")]
+    _unshift(tree.body)
     return tree.body, []
 
 
+def _unshift(tree: ast.expr) -> None:
+    """Undo the opening parenthesis in the columns of line 1."""
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) == 1 and hasattr(node, "col_offset"):
+            node.col_offset -= 1
+
+
 def check(
-    text: str, scope: Mapping[str, Symbol], *, aggregate_context: bool
+    text: str,
+    scope: Mapping[str, Symbol],
+    *,
+    aggregate_context: bool,
+    row_scope: Mapping[str, Symbol] | None = None,
 ) -> tuple[Checked | None, list[FormulaIssue]]:
     """Parse and type-check `text`.
 
     In an aggregate context (summary, groups) row fields may only appear inside aggregate
-    functions; elsewhere aggregates are not allowed at all.
+    functions, where names mean the row's fields (`row_scope`); outside them names mean
+    parameters and summary values (`scope`). Elsewhere aggregates are not allowed at all.
     """
     tree, issues = parse(text)
     if tree is None:
         return None, issues
-    checker = _Checker(scope, aggregate_context)
+    checker = _Checker(scope, aggregate_context, row_scope)
     typ = checker.infer(tree)
     if checker.issues:
         return None, checker.issues
@@ -110,8 +124,14 @@ def check(
 
 
 class _Checker:
-    def __init__(self, scope: Mapping[str, Symbol], aggregate_context: bool) -> None:
+    def __init__(
+        self,
+        scope: Mapping[str, Symbol],
+        aggregate_context: bool,
+        row_scope: Mapping[str, Symbol] | None = None,
+    ) -> None:
         self.scope = scope
+        self.row_scope = row_scope if row_scope is not None else scope
         self.aggregate_context = aggregate_context
         self.in_aggregate = False
         self.issues: list[FormulaIssue] = []
@@ -196,7 +216,9 @@ class _Checker:
     def name(self, node: ast.Name) -> Type | None:
         if node.id in CONSTANTS:
             return "boolean"
-        sym = self.scope.get(node.id)
+        sym = (self.row_scope if self.in_aggregate else self.scope).get(node.id)
+        if sym is None and self.aggregate_context and not self.in_aggregate:
+            sym = self.row_scope.get(node.id)  # a field outside an aggregate: said below
         if sym is None:
             funcs = set(SCALAR_FUNCTIONS) | (set(AGGREGATES) if self.aggregate_context else set())
             if node.id in funcs:
@@ -213,7 +235,9 @@ class _Checker:
             )
         if sym.kind == "summary" and self.in_aggregate:
             self.issue(node, f"summary value '{node.id}' used inside an aggregate")
-        self.refs.add(node.id)
+        if not self.in_aggregate:
+            # Dependencies between values of one block; fields inside aggregates are not.
+            self.refs.add(node.id)
         return sym.type
 
     def compare(self, node: ast.Compare) -> Type:
@@ -283,13 +307,15 @@ class _Checker:
             self.in_aggregate = False
 
 
-def to_python(tree: ast.expr, scope: Mapping[str, Symbol]) -> str:
+def to_python(
+    tree: ast.expr, scope: Mapping[str, Symbol], row_scope: Mapping[str, Symbol] | None = None
+) -> str:
     """Compile a checked formula to a Python expression over `row`, `params`, `summary`.
 
     Aggregates become `_agg_<name>(rows, lambda row: ...)`; the generated program defines
     them (they skip rows in error and None values).
     """
-    return ast.unparse(_Compiler(scope).visit(_copy(tree)))
+    return ast.unparse(_Compiler(scope, row_scope).visit(_copy(tree)))
 
 
 def _copy(tree: ast.expr) -> ast.expr:
@@ -297,39 +323,40 @@ def _copy(tree: ast.expr) -> ast.expr:
 
 
 class _Compiler(ast.NodeTransformer):
-    def __init__(self, scope: Mapping[str, Symbol]) -> None:
+    def __init__(
+        self, scope: Mapping[str, Symbol], row_scope: Mapping[str, Symbol] | None = None
+    ) -> None:
         self.scope = scope
+        self.row_scope = row_scope if row_scope is not None else scope
+        self.in_aggregate = False
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
         if node.id in CONSTANTS:
             return ast.Constant(CONSTANTS[node.id])
-        sym = self.scope[node.id]
+        sym = (self.row_scope if self.in_aggregate else self.scope)[node.id]
         container = {"field": "row", "param": "params", "summary": "summary"}[sym.kind]
         return ast.Subscript(ast.Name(container, ast.Load()), ast.Constant(node.id), ast.Load())
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         assert isinstance(node.func, ast.Name)
         fname = node.func.id
+        # min(x) over rows is the aggregate; min(a, b) is the scalar function.
+        is_aggregate = fname in AGGREGATES and len(node.args) <= 1
+        self.in_aggregate = is_aggregate or self.in_aggregate
         args = [self.visit(a) for a in node.args]
-        if fname in ("sqrt", "ceil", "floor"):
-            func: ast.expr = ast.Attribute(ast.Name("math", ast.Load()), fname, ast.Load())
-            return ast.Call(func, args, [])
-        is_aggregate = fname in AGGREGATES and len(args) <= 1 and not _only_scalars(node)
         if is_aggregate:
+            self.in_aggregate = False
             if fname == "count" and not args:
                 return ast.Call(ast.Name("len", ast.Load()), [ast.Name("rows", ast.Load())], [])
-            lam = ast.Lambda(
-                ast.arguments([], [ast.arg("row")], None, [], [], None, []), args[0]
-            )
+            lam = ast.Lambda(ast.arguments([], [ast.arg("row")], None, [], [], None, []), args[0])
             return ast.Call(
                 ast.Name(f"_agg_{fname}", ast.Load()), [ast.Name("rows", ast.Load()), lam], []
             )
+        if fname in ("sqrt", "ceil", "floor"):
+            func: ast.expr = ast.Attribute(ast.Name("math", ast.Load()), fname, ast.Load())
+            return ast.Call(func, args, [])
         return ast.Call(ast.Name(fname, ast.Load()), args, [])
 
-
-def _only_scalars(node: ast.Call) -> bool:
-    # min(a, b) with two or more arguments is the scalar min, not the aggregate.
-    return len(node.args) >= 2
 
 
 def dependency_order(

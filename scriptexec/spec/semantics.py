@@ -227,9 +227,18 @@ class _Analyzer:
 
     # -- formulas -----------------------------------------------------------------------
 
-    def formula(self, path: Path_, text: Any, scope: dict[str, Symbol], aggregate: bool) -> Checked | None:
+    def formula(
+        self,
+        path: Path_,
+        text: Any,
+        scope: dict[str, Symbol],
+        aggregate: bool,
+        row_scope: dict[str, Symbol] | None = None,
+    ) -> Checked | None:
         source = str(text).lower() if isinstance(text, bool) else str(text)
-        checked, issues = formulas.check(source, scope, aggregate_context=aggregate)
+        checked, issues = formulas.check(
+            source, scope, aggregate_context=aggregate, row_scope=row_scope
+        )
         for issue in issues:
             line, col = self._formula_position(path, issue)
             self.problems.append(
@@ -317,29 +326,37 @@ class _Analyzer:
         )
 
     def _aggregates(self, base: Path_, items: dict[str, Any], *, declare: bool) -> dict[str, Checked]:
-        scope = dict(self.r.scope)
+        """Check summary-like formulas. Inside an aggregate, names are row fields and
+        parameters; outside, parameters and the other values of this block. Group values
+        have a namespace of their own (a group's `order_value` may sum the field
+        `order_value`), while overall summary names must not repeat any other name."""
+        row_scope = {n: s for n, s in self.r.scope.items() if s.kind in ("field", "param")}
+        scope = {n: s for n, s in row_scope.items() if s.kind == "param"}
+        names = []
         for name in items:
+            path = (*base, name)
             if declare:
-                if not self.declare(name, (*base, name)):
+                if not self.declare(name, path):
                     continue
-            elif name in self.owner:
-                first = self.owner[name]
-                self.problem((*base, name), f"name '{name}' is already used by {dotted(first)}")
+            elif name in scope or name in formulas.RESERVED or keyword.iskeyword(name):
+                self.problem(path, f"name '{name}' is already used by {dotted(self.owner.get(name, ('parameters', name)))}")
                 continue
             scope[name] = Symbol("summary", "number")
+            names.append(name)
         parsed: dict[str, Checked] = {}
-        for _ in range(2):
-            for name, text in items.items():
-                if scope.get(name, Symbol("field", "number")).kind != "summary":
-                    continue
-                checked, _ = formulas.check(str(text), scope, aggregate_context=True)
+        for _ in range(2):  # a value's type may depend on one defined later
+            for name in names:
+                checked, _ = formulas.check(
+                    str(items[name]), scope, aggregate_context=True, row_scope=row_scope
+                )
                 if checked is not None:
                     parsed[name] = checked
                     scope[name] = Symbol("summary", checked.type)
-        for name, text in items.items():
-            if scope.get(name, Symbol("field", "number")).kind == "summary":
-                self.formula((*base, name), text, scope, aggregate=True)
-        order, cycles = formulas.dependency_order({n: c.refs for n, c in parsed.items()})
+        for name in names:
+            self.formula((*base, name), items[name], scope, aggregate=True, row_scope=row_scope)
+        order, cycles = formulas.dependency_order(
+            {n: frozenset(r for r in c.refs if r in names) for n, c in parsed.items()}
+        )
         for cycle in cycles:
             self.problem((*base, cycle[0]), "values depend on each other in a cycle: " + " -> ".join(cycle))
         if declare:
