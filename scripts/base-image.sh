@@ -12,6 +12,9 @@
 #      bookworm's Python is 3.11) and makes `python` an alias of python3.
 # The build uses host networking: with dockerd started with --iptables=false (see
 # scripts/docker-engine.sh) a bridge-networked build step cannot reach deb.debian.org.
+# The host's own certificate authorities (/usr/local/share/ca-certificates/*.crt, or
+# SCRIPTEXEC_EXTRA_CA_DIR) are trusted in the image as well: behind a TLS-intercepting
+# proxy, pip in an image build cannot reach PyPI otherwise.
 #
 # Talks to the engine at DOCKER_HOST (default: the system socket). Uses Debian's docker CLI
 # at /usr/bin/docker when present: it matches Debian's dockerd, whereas another `docker`
@@ -21,6 +24,7 @@ set -euo pipefail
 NAME="${1:-scriptexec/python:3.11-bookworm}"
 MINBASE="${SCRIPTEXEC_MINBASE_IMAGE:-scriptexec/bookworm-minbase}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+EXTRA_CA_DIR="${SCRIPTEXEC_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
 if [ -x /usr/bin/docker ]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
 
 say() { echo "base-image: $*" >&2; }
@@ -60,15 +64,25 @@ else
 fi
 
 say "building $NAME (python3 from Debian bookworm)"
-# No build context is needed: the Dockerfile comes on stdin.
-"$DOCKER" build --network host --tag "$NAME" - <<EOF
+CONTEXT="$(mktemp -d "${TMPDIR:-/tmp}/scriptexec-base.XXXXXX")"
+trap 'rm -rf "$CONTEXT"' EXIT
+mkdir "$CONTEXT/ca"
+if compgen -G "$EXTRA_CA_DIR/*.crt" >/dev/null; then
+    cp "$EXTRA_CA_DIR"/*.crt "$CONTEXT/ca/"
+    say "trusting the host's extra CAs: $(cd "$CONTEXT/ca" && echo *.crt)"
+fi
+cat >"$CONTEXT/Dockerfile" <<EOF
 FROM $MINBASE
 ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8
+COPY ca/ /usr/local/share/ca-certificates/
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends python3 python3-venv python3-pip ca-certificates \\
+ && update-ca-certificates \\
  && ln -s /usr/bin/python3 /usr/local/bin/python \\
  && rm -rf /var/lib/apt/lists/*
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# pip in virtual environments made from this image trusts the system's authorities too.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 CMD ["python3"]
 EOF
+"$DOCKER" build --network host --tag "$NAME" "$CONTEXT" >&2
 say "built $NAME"
