@@ -238,7 +238,7 @@ class _Checker:
         if not self.in_aggregate:
             # Dependencies between values of one block; fields inside aggregates are not.
             self.refs.add(node.id)
-        return sym.type
+        return sym.type if sym.type in ("number", "integer", "boolean", "string") else None
 
     def compare(self, node: ast.Compare) -> Type:
         operands = [node.left, *node.comparators]

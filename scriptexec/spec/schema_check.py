@@ -100,8 +100,8 @@ def _translate(error: Any, doc: Located, display: str) -> Iterator[Problem]:
         for key in schema.get("required", []):
             if key not in instance:
                 yield at_key(path, f"missing required key '{key}'")
-    elif kind == "propertyNames":
-        yield at_key((*path, str(instance)), _pattern_message(error, instance))
+    elif kind == "propertyNames" or "propertyNames" in error.schema_path:
+        yield at_key((*path, str(instance)), _pattern_message(error, instance, "name"))
     elif kind == "type":
         wanted = schema.get("type")
         words = [wanted] if isinstance(wanted, str) else list(wanted or [])
@@ -132,11 +132,12 @@ def _translate(error: Any, doc: Located, display: str) -> Iterator[Problem]:
         yield at_value(error.message)
 
 
-def _pattern_message(error: Any, instance: Any) -> str:
+def _pattern_message(error: Any, instance: Any, what: str = "") -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     pattern = schema.get("pattern") or schema.get("propertyNames", {}).get("pattern", "")
     meaning = _PATTERN_MEANING.get(pattern, f"text matching {pattern}")
-    return f"{_describe(instance)} is not valid (expected {meaning})"
+    shown = f"{what} {str(instance)!r}" if what else _describe(instance)
+    return f"{shown} is not valid (expected {meaning})"
 
 
 def _best_branch(error: Any) -> Any:

@@ -94,13 +94,14 @@ class _Analyzer:
             join_on = spec.get("join_on")
             for fname, decl in _dict(spec.get("fields")).items():
                 ft = field_type(decl)
-                if ft is None or ft[0] not in _TYPES:
+                if ft is None:
                     continue
                 path: Path_ = ("inputs", iname, "fields", fname)
                 if joined and fname == join_on:
                     continue  # the join key is the row source's field
                 if self.declare(fname, path):
-                    self.r.fields[fname] = ft[0]
+                    # A misspelt type is reported by the schema; the field still exists.
+                    self.r.fields[fname] = ft[0] if ft[0] in _TYPES else "unknown"
             if joined and isinstance(join_on, str):
                 if join_on not in _dict(spec.get("fields")):
                     self.problem(
@@ -204,16 +205,16 @@ class _Analyzer:
             default, lo, hi = spec.get("default"), spec.get("min"), spec.get("max")
             if typ == "boolean":
                 if not isinstance(default, bool) and default is not None:
-                    self.problem((*path, "default"), "a boolean parameter's default must be true or false", value=True)
+                    self.problem((*path, "default"), "the default of a boolean parameter must be true or false", value=True)
                 for key in ("min", "max", "step"):
                     if key in spec:
                         self.problem((*path, key), f"a boolean parameter has no {key}")
                 continue
             if isinstance(default, bool):
-                self.problem((*path, "default"), f"a {typ} parameter's default must be a number", value=True)
+                self.problem((*path, "default"), f"the default of this {typ} parameter must be a number", value=True)
                 continue
             if typ == "integer" and isinstance(default, float) and not default.is_integer():
-                self.problem((*path, "default"), "an integer parameter's default must be whole", value=True)
+                self.problem((*path, "default"), "the default of an integer parameter must be a whole number", value=True)
             nums = [v for v in (lo, hi, default) if isinstance(v, int | float)]
             if len(nums) != len([v for v in (lo, hi, default) if v is not None]):
                 continue

@@ -133,8 +133,14 @@ def load_yaml(text: str, display: str) -> tuple[Located | None, list[Problem]]:
         if exc.context and exc.problem:
             what = f"{exc.problem} ({exc.context})"
         return None, [Problem(display, line, col, "", f"YAML syntax error: {what}")]
+    except yaml.reader.ReaderError as exc:
+        pos = max(exc.position, 0)
+        line = text.count("\n", 0, pos) + 1
+        col = pos - text.rfind("\n", 0, pos)
+        msg = f"YAML syntax error: control character U+{exc.character:04X} is not allowed"
+        return None, [Problem(display, line, col, "", msg)]
     except yaml.YAMLError as exc:
-        return None, [Problem(display, 1, 1, "", f"YAML error: {exc}")]
+        return None, [Problem(display, 1, 1, "", f"YAML error: {str(exc).splitlines()[0]}")]
     except RecursionError:
         return None, [Problem(display, 1, 1, "", f"document is nested too deeply (limit {MAX_DEPTH})")]
     finally:
@@ -178,8 +184,11 @@ class _Builder:
             try:
                 return self._scalar_loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
+                msg = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                if isinstance(exc, yaml.constructor.ConstructorError):
+                    msg = f"YAML tag {node.tag!r} is not allowed in specs"
                 self.problems.append(
-                    Problem(self.display, mark.line + 1, mark.column + 1, _dotted(path), str(exc))
+                    Problem(self.display, mark.line + 1, mark.column + 1, _dotted(path), msg)
                 )
                 return None
         if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,31 @@
+"""Golden tests: the exact messages `scriptexec validate` prints for a corpus of broken
+specs. Regenerate after a deliberate wording change with SCRIPTEXEC_UPDATE_GOLDEN=1 and
+review the diff."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).parent / "corpus"
+CASES = sorted(CORPUS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_validate_messages_match_golden(case: Path, tmp_path: Path, cli) -> None:
+    shutil.copy(case, tmp_path / case.name)
+    result = cli("validate", case.name, cwd=tmp_path, expect=2)
+    assert "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert lines[-1].endswith("in 1 of 1 spec")
+    problems = "\n".join(lines[:-1]) + "\n"
+    for line in lines[:-1]:
+        assert line.startswith(f"{case.name}:"), line  # file:line:col: key.path: message
+    golden = case.with_suffix(".expected")
+    if os.environ.get("SCRIPTEXEC_UPDATE_GOLDEN"):
+        golden.write_text(problems)
+    assert problems == golden.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [case.name], "validate wrote a file"

@@ -1,0 +1,137 @@
+"""The command line's conventions: version, exit codes, colour, schema, init."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from scriptexec.errors import ExitCode
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_version(cli) -> None:
+    from scriptexec import __version__
+
+    assert cli("--version").output.strip() == f"scriptexec, version {__version__}"
+
+
+def test_exit_codes_are_documented_once() -> None:
+    readme = (REPO / "README.md").read_text()
+    for code in ExitCode:
+        assert f"| {int(code)} |" in readme, f"exit code {int(code)} missing from the README table"
+
+
+def test_validate_shipped_specs(cli) -> None:
+    result = cli("validate", "specs", cwd=REPO)
+    assert result.output.strip() == "5 specs valid"
+
+
+def test_validate_defaults_to_specs_dir(project: Path, cli) -> None:
+    assert "5 specs valid" in cli("validate", cwd=project).output
+
+
+def test_validate_reports_all_specs_and_exits_2(project: Path, cli) -> None:
+    (project / "specs" / "broken.yaml").write_text("version: 1\nname: broken\ninputs: {}\n")
+    (project / "specs" / "also.yml").write_text("name: [\n")
+    result = cli("validate", cwd=project, expect=2)
+    assert "specs/broken.yaml:3:9: inputs: must not be empty" in result.output
+    assert "specs/also.yml:" in result.output
+    assert result.output.splitlines()[-1] == "2 problems in 2 of 7 specs"
+
+
+def test_two_specs_with_one_name(project: Path, cli) -> None:
+    text = (project / "specs" / "dscr.yaml").read_text()
+    (project / "specs" / "copy.yaml").write_text(text)
+    result = cli("validate", cwd=project, expect=2)
+    assert "name: name 'dscr' is also used by specs/" in result.output
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path, cli) -> None:
+    result = cli("validate", "nope.yaml", cwd=tmp_path, expect=2)
+    assert result.output.strip() == "error: nope.yaml: no such file or directory"
+
+
+def test_unknown_flag_is_a_usage_error(cli) -> None:
+    assert "No such option" in cli("build", "--frobnicate", expect=2).output
+
+
+def test_schema_prints_json_schema(cli) -> None:
+    schema = json.loads(cli("schema").output)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema == json.loads((REPO / "schemas" / "spec.schema.json").read_text())
+
+
+def test_schema_documents_every_property() -> None:
+    schema = json.loads((REPO / "schemas" / "spec.schema.json").read_text())
+
+    def walk(node: object, where: str) -> None:
+        if not isinstance(node, dict):
+            return
+        for name, prop in node.get("properties", {}).items():
+            for key in ("title", "description", "examples"):
+                assert key in prop, f"{where}.{name} has no {key}"
+            walk(prop, f"{where}.{name}")
+        for key in ("additionalProperties", "items"):
+            walk(node.get(key), where)
+        for alt in node.get("anyOf", []):
+            walk(alt, where)
+
+    walk(schema, "$")
+
+
+def test_init_writes_a_spec_that_validates(tmp_path: Path, cli) -> None:
+    out = cli("init", "sales-report", cwd=tmp_path).output
+    spec = tmp_path / "specs" / "sales-report.yaml"
+    assert f"wrote {spec}" in out
+    first = spec.read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/spec.schema.json"
+    assert (tmp_path / "schemas" / "spec.schema.json").is_file()
+    cli("validate", cwd=tmp_path)
+    again = cli("init", "sales-report", cwd=tmp_path, expect=2)
+    assert "already exists" in again.output
+    assert "not a valid spec name" in cli("init", "Bad Name", cwd=tmp_path, expect=2).output
+
+
+def test_no_traceback_and_crash_log_for_bugs(tmp_path: Path, cli, monkeypatch) -> None:
+    import scriptexec.commands.validate as validate
+
+    def boom(**kwargs: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(validate, "validate_specs", boom)
+    (tmp_path / "specs").mkdir()
+    result = cli("validate", cwd=tmp_path, expect=1)
+    assert "internal error: RuntimeError: kaboom" in result.output
+    assert "Traceback" not in result.output
+    assert "RuntimeError: kaboom" in (tmp_path / ".scriptexec" / "crash.log").read_text()
+
+
+def test_color_follows_flags_and_no_color(project: Path, cli, monkeypatch) -> None:
+    (project / "specs" / "bad.yaml").write_text("version: 1\n")
+    monkeypatch.delenv("NO_COLOR")
+    plain = cli("--no-color", "build", "specs/bad.yaml", cwd=project, expect=2).output
+    assert "\033[" not in plain
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\033[" not in cli("build", "specs/bad.yaml", cwd=project, expect=2).output
+
+
+def test_importing_the_cli_stays_cheap() -> None:
+    code = (
+        "import sys, scriptexec.cli, scriptexec.commands.build, scriptexec.engine.engine\n"
+        "heavy = {'jsonschema', 'jinja2', 'docker', 'ollama', 'watchdog'} & set(sys.modules)\n"
+        "print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_shell_completion_script(cli, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from scriptexec.cli import cli as group
+
+    result = CliRunner().invoke(group, [], prog_name="scriptexec", env={"_SCRIPTEXEC_COMPLETE": "bash_source"})
+    assert "_scriptexec_completion" in result.output
