@@ -1,0 +1,76 @@
+# scriptexec's own tasks. `make help` lists them.
+# Everything runs from a virtual environment in .venv, created on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SE     := $(BIN)/scriptexec
+BASE_IMAGE ?= scriptexec/python:3.11-bookworm
+export SCRIPTEXEC_DOCKER_DIR ?= /tmp/scriptexec-docker
+
+.PHONY: help install dscr build watch test ci system-deps docker-engine base-image lint bench clean
+
+help:
+	@echo "make dscr        set up and build specs/dscr.yaml (the main job)"
+	@echo "make ci          set up everything (Debian packages, Docker engine, base image) and run all tests"
+	@echo "make test        run the tests with what this machine has (skips Docker/browser tests if absent)"
+	@echo "make install     create .venv with scriptexec and its test dependencies"
+	@echo "make build       build every spec under specs/ (tenant_risk needs an LLM)"
+	@echo "make watch       rebuild specs as you edit them"
+	@echo "make lint        ruff and mypy"
+	@echo "make bench       print the speed figures (no-op builds, 1,000 specs, watch latency)"
+	@echo "make base-image  build the local Python base image with debootstrap"
+	@echo "make clean       remove build outputs, caches and .venv"
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# The marker is rebuilt when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+# The main job: a fresh machine goes from clone to a built DSCR program with this.
+# With a Docker engine reachable, the image is built too (base image from BASE_IMAGE if set).
+dscr: install
+	$(SE) build specs/dscr.yaml
+
+build: install
+	$(SE) build -k specs/
+
+watch: install
+	$(SE) watch specs/
+
+test: install
+	$(BIN)/pytest
+
+# What CI runs: system packages, a private Docker engine, the base image, then every test,
+# with Docker and browser tests required instead of skipped.
+ci: install system-deps
+	@DOCKER_HOST="$$(scripts/docker-engine.sh start)" && export DOCKER_HOST && \
+	  scripts/base-image.sh $(BASE_IMAGE) && \
+	  SCRIPTEXEC_REQUIRE_DOCKER=1 SCRIPTEXEC_REQUIRE_BROWSER=1 SCRIPTEXEC_BASE_IMAGE=$(BASE_IMAGE) \
+	  $(BIN)/pytest; status=$$?; scripts/docker-engine.sh stop; exit $$status
+
+system-deps:
+	@scripts/system-deps.sh
+
+docker-engine:
+	@scripts/docker-engine.sh start
+
+base-image: system-deps
+	@DOCKER_HOST="$$(scripts/docker-engine.sh start)" scripts/base-image.sh $(BASE_IMAGE)
+
+lint: install
+	$(BIN)/ruff check scriptexec tests bench
+	$(BIN)/ruff format --check scriptexec
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build .scriptexec $(VENV) dist .pytest_cache .mypy_cache .ruff_cache
