@@ -1,0 +1,321 @@
+"""Render a program model (the compiler's JSON-able dict) into the files of a program.
+
+The templates under templates/program/ write everything; this module only prepares values
+for them and formats Python source so that the result is lint-clean at ruff's default line
+length (88), whatever lengths the spec's names, descriptions and formulas have.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import keyword
+import math
+import textwrap
+import tokenize
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+
+from scriptexec.codegen import fixture_env
+from scriptexec.errors import BuildError
+
+if TYPE_CHECKING:
+    from scriptexec.project import Project
+
+WIDTH = 88  # ruff's default line length: generated code is linted without our pyproject
+INDENT = 4
+
+APP = "program/app.py.j2"
+REQUIREMENTS = "program/requirements.txt.j2"
+ENV_EXAMPLE = "program/env.example.j2"
+DASHBOARD = "program/dashboard.html.j2"
+
+# Operators a long expression may be broken before (inside parentheses any break is legal;
+# these make the result read like hand-wrapped code).
+_BREAK_BEFORE = {"+", "-", "*", "/", "//", "%", "**", "<", "<=", ">", ">=", "==", "!="}
+_BREAK_BEFORE_WORDS = {"and", "or", "if", "else"}
+_SIGNIFICANT = (tokenize.OP, tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
+
+
+def template_names() -> list[str]:
+    """Every template file render_program reads, for the generate stage's key."""
+    return [APP, REQUIREMENTS, ENV_EXAMPLE, DASHBOARD]
+
+
+def render_program(model: dict[str, Any], project: Project) -> dict[str, bytes]:
+    """The program's files: app.py, requirements.txt, .env.example (+ dashboard.html)."""
+    _check_model(model)
+    env = _environment(project)
+    ctx = _context(model)
+    files = {
+        "app.py": env.get_template(APP).render(ctx),
+        "requirements.txt": env.get_template(REQUIREMENTS).render(ctx),
+        ".env.example": env.get_template(ENV_EXAMPLE).render(ctx),
+    }
+    if ctx["web"]:
+        files["dashboard.html"] = env.get_template(DASHBOARD).render(ctx)
+    return {name: text.encode("utf-8") for name, text in files.items()}
+
+
+def _environment(project: Project) -> jinja2.Environment:
+    def load(name: str) -> tuple[str, str, Any]:
+        path: Path = project.template(name)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BuildError(f"cannot read template {path}: {exc.strerror}") from None
+        mtime = path.stat().st_mtime
+        return source, str(path), lambda: path.stat().st_mtime == mtime
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(load),
+        autoescape=lambda name: bool(name and name.endswith((".html.j2", ".html"))),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["py"] = py_literal
+    env.filters["pyexpr"] = py_expression
+    env.filters["docstring"] = _docstring
+    env.filters["comment"] = _comment
+    return env
+
+
+def _context(model: dict[str, Any]) -> dict[str, Any]:
+    inputs = [dict(i) for i in model["inputs"]]
+    for inp in inputs:
+        upper = inp["name"].upper()
+        inp.setdefault("env_var", f"{upper}_LOCATION")
+        inp["fixture_env"] = fixture_env(inp["name"])
+        inp["auth_env"] = f"{upper}_TOKEN" if inp["format"] == "http" else None
+        inp["sql"] = _select_sql(inp) if inp["format"] in ("sqlite", "postgres") else None
+        for key in ("table", "query", "records", "join_on", "repeat", "location"):
+            inp.setdefault(key, None)
+    steps = [dict(s) for s in model.get("steps") or []]
+    columns = list(model["columns"])
+    for step in steps:
+        step["produces_types"] = {p["name"]: p["type"] for p in step["produces"]}
+        columns += [p["name"] for p in step["produces"] if p["name"] not in columns]
+    groups = dict(model["groups"]) if model.get("groups") else None
+    if groups and isinstance(groups["by"], str):
+        groups["by"] = [groups["by"]]
+    web = model.get("web") or None
+    formats = {i["format"] for i in inputs}
+    summary = model.get("summary") or []
+    parameters = model.get("parameters") or []
+    charts = (web or {}).get("charts") or []
+    column_types = _column_types(inputs, model.get("compute") or [], steps)
+    dashboard_config = {
+        "name": model["name"],
+        "parameters": parameters,
+        "charts": charts,
+        "columns": columns,
+        "column_types": column_types,
+        "summary": [{k: s[k] for k in ("name", "type", "formula")} for s in summary],
+        "group_by": groups["by"] if groups else [],
+        "group_fields": [{k: s[k] for k in ("name", "type", "formula")} for s in groups["summary"]]
+        if groups
+        else [],
+    }
+    return {
+        "model": model,
+        "name": model["name"],
+        "title": model.get("title") or model["name"],
+        "description": model.get("description") or "",
+        "inputs": inputs,
+        "primary": next(i for i in inputs if i.get("primary")),
+        "lookups": [i for i in inputs if not i.get("primary")],
+        "parameters": parameters,
+        "compute": model.get("compute") or [],
+        "steps": steps,
+        "columns": columns,
+        "summary": summary,
+        "groups": groups,
+        "outputs": model.get("outputs") or ["results.csv", "summary.json"],
+        "web": web,
+        "charts": charts,
+        "dashboard_config": dashboard_config,
+        "on_error": model.get("on_error") or "report",
+        "formats": formats,
+        "has_postgres": "postgres" in formats,
+        "has_http": "http" in formats,
+        "has_sqlite": "sqlite" in formats,
+        "needs_network": bool(model.get("needs_network")),
+    }
+
+
+def _column_types(
+    inputs: list[dict[str, Any]], compute: list[dict[str, Any]], steps: list[dict[str, Any]]
+) -> dict[str, str]:
+    types: dict[str, str] = {}
+    for inp in inputs:
+        for field in inp["fields"]:
+            types.setdefault(field["name"], field["type"])
+        if inp.get("repeat"):
+            types[inp["repeat"]["as"]] = "integer"
+    types.update({c["name"]: c["type"] for c in compute})
+    for step in steps:
+        types.update(step["produces_types"])
+    types["error"] = "string"
+    return types
+
+
+def _check_model(model: dict[str, Any]) -> None:
+    """Refuse a model the templates would turn into broken Python (a compiler bug)."""
+    problems = []
+    names: list[str] = [i["name"] for i in model["inputs"]]
+    names += [c["name"] for c in model.get("compute") or []]
+    names += [s["name"] for s in model.get("summary") or []]
+    names += [s["function"] for s in model.get("steps") or []]
+    for name in names:
+        if not name.isidentifier() or keyword.iskeyword(name):
+            problems.append(f"{name!r} is not a Python identifier")
+    primaries = [i["name"] for i in model["inputs"] if i.get("primary")]
+    if len(primaries) != 1:
+        problems.append(f"exactly one input must be primary, found {primaries or 'none'}")
+    for inp in model["inputs"]:
+        if not inp.get("primary") and not inp.get("join_on"):
+            problems.append(f"input {inp['name']!r} is neither primary nor joined (join_on)")
+        if inp["format"] in ("csv", "json", "sqlite", "http") and not inp.get("location"):
+            problems.append(f"input {inp['name']!r} ({inp['format']}) has no location")
+    if problems:
+        raise BuildError("cannot render the program model:\n  " + "\n  ".join(problems))
+
+
+def _select_sql(inp: dict[str, Any]) -> str:
+    if inp.get("query"):
+        return str(inp["query"])
+    table = inp.get("table") or inp["name"]
+    columns = ", ".join(_quote_ident(f["name"]) for f in inp["fields"])
+    return f"SELECT {columns} FROM {_quote_ident(table)}"
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# -- Python source formatting ------------------------------------------------------------
+
+
+def py_literal(value: Any, indent: int = 0, used: int | None = None, tail: int = 0) -> str:
+    """`value` (JSON-like data) as Python source that starts at column `used` on a line
+    indented by `indent`, followed by `tail` more characters; wrapped to fit WIDTH."""
+    start = indent if used is None else used
+    flat = _flat(value)
+    if start + len(flat) + tail <= WIDTH:
+        return flat
+    inner = " " * (indent + INDENT)
+    close = " " * indent
+    if isinstance(value, dict) and value:
+        lines = []
+        for key, item in value.items():
+            head = f"{inner}{_flat(key)}: "
+            lines.append(head + py_literal(item, indent + INDENT, len(head), 1) + ",")
+        return "{\n" + "\n".join(lines) + "\n" + close + "}"
+    if isinstance(value, (list, tuple)) and value:
+        items = [inner + py_literal(v, indent + INDENT, None, 1) + "," for v in value]
+        return "[\n" + "\n".join(items) + "\n" + close + "]"
+    if isinstance(value, str) and " " in value:
+        chunks = _split_words(value, WIDTH - len(inner) - 2)
+        body = "\n".join(inner + _flat(c) for c in chunks)
+        return "(\n" + body + "\n" + close + ")"
+    return flat
+
+
+def _flat(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_flat(k)}: {_flat(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_flat(v) for v in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BuildError(f"cannot write the non-finite number {value!r} into a program")
+    return repr(value)
+
+
+def _split_words(text: str, width: int) -> list[str]:
+    """Split `text` into pieces (keeping every space) whose reprs fit in `width`."""
+    pieces: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and len(repr(candidate + " ")) > width:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = candidate
+    pieces.append(current)
+    return pieces
+
+
+def py_expression(expr: str, indent: int, used: int, tail: int = 0) -> str:
+    """A (compiled formula) expression placed at column `used`, wrapped in parentheses and
+    broken before operators when the line would be longer than WIDTH."""
+    expr = " ".join(expr.split("\n"))
+    if used + len(expr) + tail <= WIDTH:
+        return expr
+    pieces = _expression_pieces(expr)
+    room = WIDTH - indent - INDENT
+    lines: list[str] = []
+    for piece in pieces:
+        if lines and len(lines[-1]) + len(piece) + 1 <= room:
+            lines[-1] += " " + piece
+        else:
+            lines.append(piece)
+    inner = " " * (indent + INDENT)
+    return "(\n" + "\n".join(inner + line for line in lines) + "\n" + " " * indent + ")"
+
+
+def _expression_pieces(expr: str) -> list[str]:
+    """Cut `expr` before binary operators and after commas, at any bracket depth."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(expr).readline))
+    except (tokenize.TokenError, SyntaxError) as exc:
+        raise BuildError(f"compiled formula is not valid Python: {expr!r}: {exc}") from None
+    cuts = {0, len(expr)}
+    after_operand = False  # did the previous token end an operand? (else +/- is unary)
+    for tok in tokens:
+        if tok.start[0] != 1 or tok.type not in _SIGNIFICANT:
+            continue
+        text = tok.string
+        operator = tok.type == tokenize.OP and text in _BREAK_BEFORE and after_operand
+        word = tok.type == tokenize.NAME and text in _BREAK_BEFORE_WORDS
+        if operator or word:
+            cuts.add(tok.start[1])
+        if text == ",":
+            cuts.add(tok.end[1])
+        after_operand = text in (")", "]", "}") or (
+            tok.type != tokenize.OP and not keyword.iskeyword(text)
+        )
+    bounds = sorted(cuts)
+    pieces = [expr[a:b].strip() for a, b in itertools.pairwise(bounds)]
+    return [p for p in pieces if p]
+
+
+def _docstring(text: str, indent: int = 0, used: int = 0) -> str:
+    """Prose made safe for a triple-quoted docstring, wrapped to WIDTH; the first line
+    starts at column `used` (after the opening quotes) and 3 columns stay free for the
+    closing ones."""
+    safe = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
+    width = WIDTH - indent - 3
+    lead = " " * max(used - indent, 0)
+    paragraphs = [" ".join(p.split()) for p in safe.split("\n\n") if p.strip()]
+    wrapped = []
+    for number, paragraph in enumerate(paragraphs):
+        first = lead if number == 0 else ""
+        lines = textwrap.wrap(paragraph, width=width, initial_indent=first) or [first]
+        lines[0] = lines[0][len(first) :]
+        wrapped.append("\n".join(lines))
+    return "\n\n".join(wrapped).replace("\n", "\n" + " " * indent)
+
+
+def _comment(text: str, indent: int = 0) -> str:
+    """Prose as `#` comment lines wrapped to WIDTH."""
+    width = WIDTH - indent - 2
+    lines = []
+    for paragraph in text.strip().split("\n"):
+        lines += textwrap.wrap(paragraph, width=width) or [""]
+    pad = " " * indent
+    return "\n".join(f"{pad}# {line}".rstrip() for line in lines)
