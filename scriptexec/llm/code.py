@@ -41,7 +41,7 @@ def extract_code(reply: str) -> str:
 
 def check_function(code: str, name: str, params: Sequence[str]) -> None:
     """CodeError unless `code` defines `def name(params...)` at top level, exactly so."""
-    tree = ast.parse(code)
+    tree = _parse_or_raise(code)
     defined = [
         node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     ]

@@ -105,10 +105,15 @@ class OllamaProvider(StreamingProvider):
             if status == -1 or status == 429 or status >= 500:  # -1: an error mid-stream
                 raise Transient(f"server error: {reason} (status {status})") from None
             raise LLMError(f"{self.describe()} refused the request: {reason} (status {status})")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            raise LLMError(f"the Ollama host {self.host} is not an http(s) URL") from None
         if isinstance(exc, (httpx.ConnectError, ConnectionError)):
+            # The client turns a refused connection on its non-streaming calls into a bare
+            # ConnectionError with a generic text; httpx's own error says what happened.
+            why = one_line(str(exc)) if isinstance(exc, httpx.ConnectError) else "refused"
             model = self.settings.model
             raise LLMError(
-                f"cannot reach Ollama at {self.host} (connection refused): start it with "
+                f"cannot reach Ollama at {self.host} ({why}): start it with "
                 f"`ollama serve` and `ollama pull {model}`, point OLLAMA_HOST or generator.host "
                 "at where it runs, or set generator.provider (ollama, openai, none)"
             ) from None

@@ -60,6 +60,11 @@ class OpenAIProvider(StreamingProvider):
                 "OPENAI_BASE_URL to its base URL, e.g. http://127.0.0.1:1234/v1 (LM Studio) "
                 "or http://127.0.0.1:8080/v1 (llama-server)"
             )
+        if not base.startswith(("http://", "https://")):
+            raise LLMError(
+                f"the OpenAI-compatible server {base!r} is not an http(s) URL; "
+                "write it in full, e.g. http://127.0.0.1:1234/v1"
+            )
         super().__init__(settings, project, base.rstrip("/"))
         self._api_key = os.environ.get(settings.api_key_env) or None
         self._opener = urllib.request.build_opener()
@@ -105,6 +110,8 @@ class OpenAIProvider(StreamingProvider):
                         finished = True
                         break
                     event = json.loads(data)
+                    if not isinstance(event, dict):
+                        raise Transient(f"the server sent a garbled event: {one_line(data)}")
                     if event.get("error"):
                         raise Transient(f"server error mid-reply: {_error_text(data.encode())}")
                     for choice in event.get("choices") or ():

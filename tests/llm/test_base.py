@@ -63,6 +63,12 @@ def test_openai_without_a_base_url_says_what_to_set(
         make_provider({"provider": "openai", "model": "m"}, llm_project)
 
 
+def test_openai_base_url_must_be_a_url(llm_project: Project) -> None:
+    generator = {"provider": "openai", "model": "m", "host": "127.0.0.1:1234/v1"}
+    with pytest.raises(LLMError, match="not an http"):
+        make_provider(generator, llm_project)
+
+
 def test_ollama_host_from_the_environment(
     fake_ollama: FakeOllama, llm_project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:

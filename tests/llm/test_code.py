@@ -144,6 +144,7 @@ def test_check_function_accepts_the_exact_signature() -> None:
         ("def watchlist(row, params, *, strict):\n    pass\n", "strict"),
         ("async def watchlist(row, params):\n    pass\n", "not `async def`"),
         ("class C:\n    def watchlist(self, row, params):\n        pass\n", "does not"),
+        ("def watchlist(row, params)\n    pass\n", "does not parse"),
     ],
 )
 def test_check_function_says_what_is_wrong(code: str, message: str) -> None:

@@ -1,0 +1,81 @@
+"""The shipped prompts against a real model, for machines that have one:
+
+    SCRIPTEXEC_TEST_OLLAMA_HOST=http://127.0.0.1:11434 \
+    SCRIPTEXEC_TEST_OLLAMA_MODEL=qwen2.5-coder:7b pytest -m llm tests/llm
+
+Skipped without a server (none can run where CI runs); the fakes cover the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from scriptexec.llm.base import make_provider
+from scriptexec.llm.code import check_function, extract_code
+from scriptexec.llm.prompts import prompt_messages
+from scriptexec.llm.structured import ask_json
+from scriptexec.project import Project
+from scriptexec.resources import schema_path
+
+HOST = os.environ.get("SCRIPTEXEC_TEST_OLLAMA_HOST")
+MODEL = os.environ.get("SCRIPTEXEC_TEST_OLLAMA_MODEL", "qwen2.5-coder:7b")
+
+pytestmark = [
+    pytest.mark.llm,
+    pytest.mark.slow,
+    pytest.mark.skipif(not HOST, reason="set SCRIPTEXEC_TEST_OLLAMA_HOST to a running Ollama"),
+]
+
+DESCRIPTION = (
+    "Calculate the debt service coverage ratio for each property, flag properties below "
+    "the covenant, and show a dashboard with what-if simulations of revenue changes."
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(root=tmp_path)
+
+
+def test_a_real_model_fills_the_analysis_schema(project: Project) -> None:
+    provider = make_provider({"model": MODEL, "host": HOST, "timeout": 600}, project)
+    assert provider.model_digest()
+    schema = json.loads(schema_path("analysis").read_text())
+    messages, _ = prompt_messages(
+        project,
+        "analyze",
+        title="Debt service coverage ratio",
+        description=DESCRIPTION,
+        declared={"inputs": {"properties": {"format": "csv", "location": "data/p.csv"}}},
+        schema=schema,
+    )
+    analysis = ask_json(provider, messages, schema, attempts=3)
+    assert analysis["needs_web"] is True
+
+
+def test_a_real_model_writes_a_step_function(project: Project) -> None:
+    provider = make_provider({"model": MODEL, "host": HOST, "timeout": 600}, project)
+    messages, _ = prompt_messages(
+        project,
+        "step",
+        title="Debt service coverage ratio",
+        name="watchlist",
+        do="Mark properties whose DSCR is more than 15% under the covenant",
+        signature="def watchlist(row: dict, params: dict) -> dict:",
+        fields={"property_id": "string", "dscr": "number"},
+        parameters={"covenant": {"type": "number", "default": 1.25}},
+        produces={"watchlist": "boolean"},
+        examples=[],
+    )
+    code = extract_code(provider.chat(messages))
+    check_function(code, "watchlist", ["row", "params"])
+    namespace: dict[str, object] = {}
+    exec(compile(code, "watchlist.py", "exec"), namespace)  # a test's own sandbox: tmp only
+    watchlist = namespace["watchlist"]
+    assert callable(watchlist)
+    assert watchlist({"property_id": "P1", "dscr": 0.5}, {"covenant": 1.25}) == {"watchlist": True}
+    assert watchlist({"property_id": "P2", "dscr": 2.0}, {"covenant": 1.25}) == {"watchlist": False}
