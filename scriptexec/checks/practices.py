@@ -9,9 +9,12 @@ smells cannot fail a build on its own).
     PRA002  warning  bare `except:` (also catches KeyboardInterrupt and SystemExit)
     PRA003  warning  a broad handler whose body only passes: every error disappears
     PRA004  info     a specific handler whose body only passes
-    PRA005  info     a broad handler that neither logs nor re-raises
+    PRA005  info     a broad handler that neither logs, re-raises, exits nor uses the error
     PRA006  info     a function without type hints on its parameters or return
-    PRA007  info     print() outside the entry point; use logging
+    PRA007  info     print() in a module without an entry point (a library); use logging
+
+A program's entry module may print: that is its output. A module without one is a library,
+where print() bypasses the program's logging setup.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from scriptexec.checks.names import Names
 BROAD = frozenset(("builtins.Exception", "builtins.BaseException"))
 LOG_METHODS = frozenset(("exception", "error", "warning", "warn", "critical", "fatal", "log"))
 LOGGING_MODULES = frozenset(("logging", "loguru", "structlog"))
-ENTRY_FUNCTIONS = frozenset(("main", "cli"))
 
 
 def _is_main_guard(node: ast.AST) -> bool:
@@ -54,11 +56,11 @@ def _only_passes(body: list[ast.stmt]) -> bool:
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, file: str, names: Names) -> None:
+    def __init__(self, file: str, names: Names, library: bool) -> None:
         self.file = file
         self.names = names
+        self.library = library
         self.issues: list[Issue] = []
-        self.entry_depth = 0  # > 0 inside main() or under the __main__ guard
 
     def report(self, node: ast.AST, severity: Severity, code: str, message: str) -> None:
         line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
@@ -70,10 +72,12 @@ class _Visitor(ast.NodeVisitor):
         types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
         return any(self.names.qualname(t) in BROAD for t in types)
 
-    def handles(self, body: list[ast.stmt]) -> bool:
-        """The handler re-raises, exits or logs."""
-        for node in ast.walk(ast.Module(body=body, type_ignores=[])):
+    def handles(self, handler: ast.ExceptHandler) -> bool:
+        """The handler re-raises, exits, logs, or passes the error on (uses `as exc`)."""
+        for node in ast.walk(ast.Module(body=handler.body, type_ignores=[])):
             if isinstance(node, ast.Raise):
+                return True
+            if isinstance(node, ast.Name) and handler.name and node.id == handler.name:
                 return True
             if isinstance(node, ast.Call):
                 func = self.names.qualname(node.func) or ""
@@ -93,8 +97,9 @@ class _Visitor(ast.NodeVisitor):
                 self.report(node, "warning", "PRA003", "broad except that only passes hides errors")
             else:
                 self.report(node, "info", "PRA004", "except that only passes; log why it is safe")
-        elif broad and not self.handles(node.body):
-            self.report(node, "info", "PRA005", "broad except neither logs nor re-raises")
+        elif broad and not self.handles(node):
+            msg = "broad except neither logs, re-raises nor uses the error"
+            self.report(node, "info", "PRA005", msg)
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -109,27 +114,18 @@ class _Visitor(ast.NodeVisitor):
         if missing:
             msg = f"{node.name}() has no type hints for {', '.join(missing)}"
             self.report(node, "info", "PRA006", msg)
-        entry = node.name in ENTRY_FUNCTIONS
-        self.entry_depth += entry
         self.generic_visit(node)
-        self.entry_depth -= entry
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_If(self, node: ast.If) -> None:
-        guard = _is_main_guard(node)
-        self.entry_depth += guard
-        self.generic_visit(node)
-        self.entry_depth -= guard
-
     def visit_Call(self, node: ast.Call) -> None:
-        if not self.entry_depth and self.names.qualname(node.func) == "builtins.print":
-            self.report(node, "info", "PRA007", "print() outside the entry point; use logging")
+        if self.library and self.names.qualname(node.func) == "builtins.print":
+            self.report(node, "info", "PRA007", "print() in a library module; use logging")
         self.generic_visit(node)
 
 
-def check(tree: ast.AST, file: str, names: Names | None = None) -> list[Issue]:
-    visitor = _Visitor(file, names or Names(tree))
+def check(tree: ast.Module, file: str, names: Names | None = None) -> list[Issue]:
+    visitor = _Visitor(file, names or Names(tree), library=not has_entry_point(tree))
     visitor.visit(tree)
     return visitor.issues
 

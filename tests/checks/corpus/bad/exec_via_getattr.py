@@ -1,0 +1,7 @@
+# expect: SEC002
+import builtins
+
+
+def run_step(source: str) -> None:
+    runner = getattr(builtins, "exec")
+    runner(source)

@@ -1,0 +1,3 @@
+# expect: SEC002
+def load_plugin(code: str) -> None:
+    globals()["__builtins__"]["exec"](code)

@@ -1,0 +1,7 @@
+# expect: SEC004
+import importlib
+import os
+
+
+def plugin():
+    return importlib.import_module(os.environ["PLUGIN"])
