@@ -167,7 +167,7 @@ class FakeServer:
     ) -> None:
         self.models: dict[str, str] = dict(models or {DEFAULT_MODEL: "a" * 64})  # name -> digest
         self.chunk_size = chunk_size  # reply characters per streamed chunk ("token")
-        self.chunk_delay = 0.0  # seconds between streamed chunks
+        self.chunk_delay = 0.0  # seconds between streamed chunks: a stream that takes a while
         self.slow_seconds = slow_seconds
         self.default_reply: Callable[[dict[str, Any]], str] = self._default_reply
         self.calls: list[Call] = []
@@ -242,9 +242,6 @@ class FakeServer:
     def count(self, path: str) -> int:
         """How many requests reached `path` (query string ignored)."""
         return sum(1 for call in self.calls if call.path.split("?", 1)[0] == path)
-
-    def requests(self, path: str) -> list[Call]:
-        return [call for call in self.calls if call.path.split("?", 1)[0] == path]
 
     @property
     def generation_calls(self) -> list[Call]:
