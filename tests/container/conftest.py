@@ -14,10 +14,11 @@ import os
 from pathlib import Path
 
 import pytest
-from container_support import BASE_IMAGE
 
 from scriptexec.container import engine
 from scriptexec.project import Options, Project
+
+from .container_support import BASE_IMAGE
 
 REQUIRE_DOCKER = os.environ.get("SCRIPTEXEC_REQUIRE_DOCKER") == "1"
 

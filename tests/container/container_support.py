@@ -19,7 +19,12 @@ from scriptexec.spec.model import Spec, load_spec
 from scriptexec.stages.base import StageContext, StageResult
 
 FIXTURE_PROGRAM = Path(__file__).parent / "fixture_program"
-BASE_IMAGE = os.environ.get("SCRIPTEXEC_TEST_BASE_IMAGE") or "scriptexec/python:3.11-bookworm"
+# Read at import, before the suite's autouse fixture clears SCRIPTEXEC_BASE_IMAGE per test.
+BASE_IMAGE = (
+    os.environ.get("SCRIPTEXEC_TEST_BASE_IMAGE")
+    or os.environ.get("SCRIPTEXEC_BASE_IMAGE")
+    or "scriptexec/python:3.11-bookworm"
+)
 SAMPLE_CSV = "id,value\na,1\nb,2.5\nc,-4\n"
 
 

@@ -10,7 +10,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from container_support import program_files, run_stage, spec_text, write_spec
 
 from scriptexec.container import engine
 from scriptexec.container.engine import EngineUnavailable
@@ -21,6 +20,8 @@ from scriptexec.spec.model import Spec
 from scriptexec.stages.base import StageResult
 from scriptexec.stages.image import ImageStage
 from scriptexec.stages.package import PackageStage
+
+from .container_support import program_files, run_stage, spec_text, write_spec
 
 
 def test_a_missing_socket_fails_at_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

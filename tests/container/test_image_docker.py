@@ -17,15 +17,6 @@ from pathlib import Path
 
 import docker
 import pytest
-from container_support import (
-    BASE_IMAGE,
-    Recorder,
-    program_files,
-    publish,
-    run_stage,
-    spec_text,
-    write_spec,
-)
 
 from scriptexec.container import APP_UID, image_repo
 from scriptexec.container.build import api_client, remove_images
@@ -36,6 +27,16 @@ from scriptexec.spec.model import Spec
 from scriptexec.stages.base import StageResult
 from scriptexec.stages.image import ImageStage, context_digest, context_files
 from scriptexec.stages.package import PackageStage
+
+from .container_support import (
+    BASE_IMAGE,
+    Recorder,
+    program_files,
+    publish,
+    run_stage,
+    spec_text,
+    write_spec,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -288,3 +289,63 @@ def _poll(url: str, thread: threading.Thread) -> bytes:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_ctrl_c_stops_and_removes_the_container(built: Built, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    port = _free_port()
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from scriptexec.container.run import run_program\n"
+        "from scriptexec.project import Project\n"
+        "from scriptexec.spec.model import load_spec\n"
+        f"project = Project(root=Path({str(built.project.root)!r}))\n"
+        f"spec = load_spec(Path({str(built.spec.path)!r}))\n"
+        "try:\n"
+        "    run_program(project, spec, web=True, local=False, env_file=None,\n"
+        f"                on_output=lambda s: print(s, flush=True), publish_port={port})\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        watcher = threading.Thread(target=proc.wait, daemon=True)
+        watcher.start()
+        assert json.loads(_poll(f"http://127.0.0.1:{port}/health", watcher)) == {"status": "ok"}
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.stdout is not None
+    assert "stopping" in proc.stdout.read()
+    client = api_client()
+    try:
+        run_label = f"org.scriptexec.run={built.spec.name}"
+        assert client.containers(all=True, filters={"label": run_label}) == []
+    finally:
+        client.close()
+
+
+def test_the_engine_script_reuses_a_reachable_engine(tmp_path: Path) -> None:
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "docker-engine.sh"
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    env = {**os.environ, "DOCKER_HOST": host, "SCRIPTEXEC_DOCKER_DIR": str(tmp_path / "own")}
+    out = subprocess.run(
+        ["bash", str(script), "start"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == host
+    assert not (tmp_path / "own").exists()  # started nothing
+    stop = subprocess.run(
+        ["bash", str(script), "stop"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert stop.returncode == 0
+    assert "no dockerd started by this script" in stop.stderr

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from container_support import program_files, publish, run_stage, spec_text, write_spec
 
 from scriptexec.container import APP_UID
 from scriptexec.errors import BuildError
@@ -17,6 +16,8 @@ from scriptexec.project import Options, Project
 from scriptexec.stages.base import StageResult
 from scriptexec.stages.image import context_digest, context_files
 from scriptexec.stages.package import TEMPLATES, PackageStage, data_files
+
+from .container_support import program_files, publish, run_stage, spec_text, write_spec
 
 PACKAGE = PackageStage()
 
