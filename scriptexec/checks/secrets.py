@@ -52,7 +52,10 @@ PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("SEC103", "a JSON web token", r"\beyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}"),
     )
 )
-CONNECTION = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]*:(?P<password>[^\s/@]+)@", re.IGNORECASE)
+# Bounded repeats keep the search linear on long literals (an HTML page in a constant).
+CONNECTION = re.compile(
+    r"\b[a-z][a-z0-9+.-]{0,20}://[^\s/:@]{0,256}:(?P<password>[^\s/@]{1,256})@", re.IGNORECASE
+)
 
 
 def _set(text: str) -> frozenset[str]:

@@ -81,15 +81,24 @@ DYNAMIC_LOOKUP_MODULES = frozenset(
 ALL_INTERFACES = frozenset(("0.0.0.0", "::", "", "*", "[::]"))
 HOST_KEYWORDS = frozenset(("host", "bind", "listen", "address"))
 SQL_METHODS = frozenset(("execute", "executemany", "executescript", "read_sql", "read_sql_query"))
-TEMPLATE_FROM_STRING = frozenset(("render_template_string", "from_string", "Template"))
+TEMPLATE_FROM_STRING = frozenset(("render_template_string", "from_string"))
+TEMPLATE_CLASSES = frozenset(("jinja2.Template", "mako.template.Template"))
 
 
 class _Visitor(ast.NodeVisitor):
-    def __init__(self, file: str, names: Names, safe_loaders: set[str]) -> None:
+    def __init__(self, file: str, names: Names, tree: ast.AST) -> None:
         self.file = file
         self.names = names
-        self.safe_loaders = safe_loaders
         self.issues: dict[tuple[int, int, str], Issue] = {}
+        self.safe_loaders: set[str] = set()  # classes derived from a safe YAML loader
+        self.built: set[str] = set()  # variables assigned a string built at run time
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and any(
+                names.qualname(base) in SAFE_YAML_LOADERS for base in node.bases
+            ):
+                self.safe_loaders.add(node.name)
+            elif isinstance(node, ast.Assign) and _built_string(node.value):
+                self.built.update(t.id for t in node.targets if isinstance(t, ast.Name))
 
     def report(self, node: ast.AST, code: str, severity: Severity, message: str) -> None:
         line, col = getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
@@ -129,7 +138,7 @@ class _Visitor(ast.NodeVisitor):
             self.yaml_load(node, func)
         if func == "numpy.load" and is_true(kwarg(node, "allow_pickle")):
             self.report(node, "SEC008", "error", f"numpy.load(allow_pickle=True) {_PICKLE}")
-        if short in ("run", "run_simple"):
+        if short in ("run", "run_simple") and func != "asyncio.run":  # asyncio's debug is logs
             for flag in ("debug", "use_debugger"):
                 if is_true(kwarg(node, flag)):
                     self.report(node, "SEC009", "error", f"{short}({flag}=True) serves a debugger")
@@ -138,13 +147,17 @@ class _Visitor(ast.NodeVisitor):
         self.binds_all(node, short)
         if is_false(kwarg(node, "verify")):
             self.report(node, "SEC013", "error", f"verify=False {_TLS}")
-        if short in SQL_METHODS and node.args and _built_string(node.args[0]):
+        if short in SQL_METHODS and node.args and self.built_string(node.args[0]):
             msg = "SQL built from strings invites injection; pass values as parameters"
             self.report(node, "SEC014", "warning", msg)
-        if short in TEMPLATE_FROM_STRING and node.args and _built_string(node.args[0]):
+        template = short in TEMPLATE_FROM_STRING or func in TEMPLATE_CLASSES
+        if template and node.args and self.built_string(node.args[0]):
             msg = f"{short}() of a string built at run time allows template injection"
             self.report(node, "SEC015", "error", msg)
         self.generic_visit(node)
+
+    def built_string(self, node: ast.AST) -> bool:
+        return _built_string(node) or (isinstance(node, ast.Name) and node.id in self.built)
 
     def dynamic(self, node: ast.Call, func: str | None) -> None:
         args = node.args
@@ -239,7 +252,9 @@ def _built_string(node: ast.AST) -> bool:
     if isinstance(node, ast.JoinedStr):
         return True
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
-        return const_str(node.left) is not None or _built_string(node.left)
+        # "..." % x formats when the left side is text; + builds text when either side is.
+        sides = (node.left, node.right) if isinstance(node.op, ast.Add) else (node.left,)
+        return any(const_str(side) is not None or _built_string(side) for side in sides)
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -248,18 +263,7 @@ def _built_string(node: ast.AST) -> bool:
     )
 
 
-def _safe_loader_classes(tree: ast.AST, names: Names) -> set[str]:
-    """Classes defined in the module that derive from a safe YAML loader."""
-    return {
-        node.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef)
-        and any(names.qualname(base) in SAFE_YAML_LOADERS for base in node.bases)
-    }
-
-
 def check(tree: ast.AST, file: str, names: Names | None = None) -> list[Issue]:
-    names = names or Names(tree)
-    visitor = _Visitor(file, names, _safe_loader_classes(tree, names))
+    visitor = _Visitor(file, names or Names(tree), tree)
     visitor.visit(tree)
     return list(visitor.issues.values())

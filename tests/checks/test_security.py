@@ -52,7 +52,10 @@ from .helpers import check, codes
         ("cur.execute('SELECT * FROM t WHERE id = %s' % row_id)", "SEC014"),
         ("cur.executemany('INSERT INTO ' + table + ' VALUES (?)', rows)", "SEC014"),
         ("cur.execute('SELECT {} FROM t'.format(col))", "SEC014"),
+        ("cur.execute(query + ' WHERE id = ' + str(row_id))", "SEC014"),
+        ("q = f'DELETE FROM t WHERE id = {i}'\ncur.execute(q)", "SEC014"),
         ("import jinja2\njinja2.Template('Hi ' + name)", "SEC015"),
+        ("from jinja2 import Environment\nEnvironment().from_string(f'<p>{x}</p>')", "SEC015"),
     ],
 )
 def test_dangerous_code_is_found(source: str, code: str) -> None:
@@ -84,6 +87,9 @@ def test_dangerous_code_is_found(source: str, code: str) -> None:
         "requests.get(url, verify=True, timeout=5)",
         "from flask import render_template_string\nrender_template_string(PAGE, rows=rows)",
         "log.debug('x')",
+        "import asyncio\nasyncio.run(main(), debug=True)",
+        "import string\nstring.Template(f'${{x}} {unit}')",
+        "q = 'SELECT * FROM t'\ncur.execute(q)",
     ],
 )
 def test_look_alikes_are_not_flagged(source: str) -> None:
