@@ -208,9 +208,12 @@ def _prepare_mounts(program_dir: Path) -> str:
         (program_dir / d).mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return f"{os.geteuid()}:{os.getegid()}"
-    # Run by root: the container still must not be; hand the directories to its user.
+    # Run by root: the container still must not be; hand the directories to its user,
+    # with what is in them (a local run as root leaves root-owned results behind).
     for d in DATA_MOUNTS:
-        os.chown(program_dir / d, APP_UID, APP_UID)
+        top = program_dir / d
+        for path in [top, *top.rglob("*")]:
+            os.chown(path, APP_UID, APP_UID, follow_symlinks=False)
     return f"{APP_UID}:{APP_UID}"
 
 

@@ -115,6 +115,11 @@ def test_image_is_tagged_labelled_and_seen_by_the_probe(built: Built) -> None:
 
 
 def test_batch_run_in_a_locked_down_container(built: Built) -> None:
+    # A result left by an earlier run as another user must not stop the container's user.
+    stale = built.project.build_dir(built.spec.name) / "results" / "results.csv"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("stale\n")
+    stale.chmod(0o644)
     out = Recorder()
     code = run_program(
         built.project, built.spec, web=False, local=False, env_file=None, on_output=out
