@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ class Options:
     require_image: bool = False  # --require-image: no engine is an error, not a skip
     no_image: bool = False
     frozen: bool = False
+    offline: bool = False  # --check / --frozen: never contact an LLM server, use the lock
     llm_host: str | None = None
 
 
@@ -32,6 +35,9 @@ class Project:
     options: Options = field(default_factory=Options)
     # File digests remembered by (mtime, size, inode); loaded from .scriptexec/state.json.
     digests: FileDigests = field(default_factory=FileDigests)
+    # Set by the engine: how to warn, and the model digest scriptexec.lock records for a spec.
+    warn: Callable[[str], None] = field(default=lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    locked_model_digest: Callable[[str], str | None] = field(default=lambda name: None)
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()

@@ -82,6 +82,7 @@ def run_build(
     frozen: bool = False,
     no_image: bool = False,
 ) -> int:
+    project.options.offline = mode == "check" or frozen
     req = Request(mode=mode, force=force, until=until, frozen=frozen, no_image=no_image,  # type: ignore[arg-type]
                   keep_going=keep_going, jobs=jobs)
     listener = render_listener(console, mode)

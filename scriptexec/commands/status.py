@@ -38,7 +38,8 @@ def _to_json(r: SpecReport) -> dict[str, object]:
 
 def _render(console: Console, r: SpecReport) -> None:
     if r.error is not None:
-        console.line(f"{r.path}: " + console.style("invalid", "red"))
+        label = "invalid" if isinstance(r.error, SpecError) else "error"
+        console.line(f"{r.path}: " + console.style(label, "red"))
         problems = r.error.problems if isinstance(r.error, SpecError) else [r.error]
         for p in problems:
             console.line(f"  {p}")

@@ -33,6 +33,7 @@ from scriptexec.errors import (
     BuildError,
     EngineUnavailableError,
     FrozenError,
+    LLMError,
     ScriptexecError,
     SpecError,
 )
@@ -93,8 +94,18 @@ class Engine:
         project.digests = FileDigests(self.state.digests)
         self.cache = Cache(project.cache_dir, warn)
         self.lock = LockFile(project.lock_path, warn)
+        project.warn = warn
+        project.locked_model_digest = self._locked_model_digest
         self._images: dict[str, str] | None = None
         self._images_lock = threading.Lock()
+
+    def _locked_model_digest(self, spec_name: str) -> str | None:
+        for stage in ("generate", "plan", "analyze"):
+            entry = self.lock.stage(spec_name, stage)
+            llm = entry.meta.get("llm") if entry else None
+            if isinstance(llm, dict) and llm.get("model_digest"):
+                return str(llm["model_digest"])
+        return None
 
     # -- the fast path --------------------------------------------------------------------
 
@@ -227,8 +238,16 @@ class Engine:
                 reason = f"waits on {', '.join(blocked)}"
                 self._emit(report, listener, StageReport(name, "stale", reason))
                 continue
-            with self.project.digests.recording() as touched:
-                inputs = stage.inputs(spec, self.project)
+            try:
+                with self.project.digests.recording() as touched:
+                    inputs = stage.inputs(spec, self.project)
+            except LLMError as exc:
+                if req.mode == "build":
+                    raise
+                # status and dry runs still report every stage when the LLM server is down
+                unknown.add(name)
+                self._emit(report, listener, StageReport(name, "stale", f"model digest unknown: {exc}"))
+                continue
             upstream = {
                 u: {f: d for f, d in sorted(digests[u].items()) if files == ("*",) or f in files}
                 for u, files in stage.reads.items()
@@ -279,16 +298,15 @@ class Engine:
         self, stage: Any, key: str, entry: StageEntry | None, reason: str | None, req: Request
     ) -> tuple[str, str | None]:
         """fresh or stale without running anything. check: keys only."""
-        if reason is not None:
-            return "stale", reason
-        if req.mode == "check":
-            return "fresh", None
-        if hasattr(stage, "present"):
+        if hasattr(stage, "present") and req.mode != "check":
             images = self.images()
             if not images and getattr(self, "_engine_error", None):
-                return "skipped", f"no Docker engine ({self._engine_error})"
-            if key not in images:
+                return "skipped", f"no Docker engine answers ({self._engine_error})"
+            if reason is None and key not in images:
                 return "stale", "no image with this key on the engine"
+        if reason is not None:
+            return "stale", reason
+        if req.mode == "check" or hasattr(stage, "present"):
             return "fresh", None
         if self.cache.get_record(key) is None:
             return "stale", "built elsewhere: output not in the local cache"
@@ -378,8 +396,8 @@ class Engine:
         image = next((s for s in report.stages if s.stage == "image"), None)
         image_key = None
         if image is not None:
-            if image.state == "skipped":
-                return  # not up to date: an engine may answer next time
+            if image.state == "skipped" and not req.no_image:
+                return  # no engine answered: not up to date, one may answer next time
             entry = self.lock.stage(spec.name, "image")
             image_key = entry.key if entry else None
         llm = None

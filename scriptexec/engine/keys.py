@@ -7,9 +7,15 @@ so the same inputs always give the same key, whatever order they were gathered i
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-from scriptexec.spec.canonical import canonical_json
+
+def canonical_json(value: Any) -> bytes:
+    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 # Bump when the layout of the key material changes, so every old key becomes a miss.
 FORMAT_VERSION = 1

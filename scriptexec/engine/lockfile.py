@@ -49,9 +49,19 @@ class LockFile:
         self.path = path
         self.warn = warn
         self._lock = threading.Lock()
-        self.specs: dict[str, dict[str, Any]] = {}
+        self._specs: dict[str, dict[str, Any]] | None = None  # parsed on first use
         self.dirty = False
-        self._load()
+
+    @property
+    def specs(self) -> dict[str, dict[str, Any]]:
+        if self._specs is None:
+            self._specs = {}
+            self._load()
+        return self._specs
+
+    @specs.setter
+    def specs(self, value: dict[str, dict[str, Any]]) -> None:
+        self._specs = value
 
     def _load(self) -> None:
         import yaml

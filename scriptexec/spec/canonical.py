@@ -8,8 +8,9 @@ spacing inside formulas never change it. Stage keys hash parts of this form.
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from scriptexec.engine.keys import canonical_json  # noqa: F401 - re-exported
 
 from scriptexec.spec.schema_check import spec_schema
 from scriptexec.spec.semantics import Resolved, field_type
@@ -138,10 +139,3 @@ def _check(check: dict[str, Any]) -> dict[str, Any]:
         },
         "tolerance": {"abs": 1e-6, "rel": 1e-9, **(check.get("tolerance") or {})},
     }
-
-
-def canonical_json(value: Any) -> bytes:
-    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
