@@ -10,26 +10,19 @@ code is the program's, and a kill for going over the memory limit is said out lo
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import shutil
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scriptexec.container import APP_UID, DATA_MOUNTS, TMPFS_OPTIONS, container_env, image_repo
+from scriptexec.container.local import STOP_TIMEOUT, OnOutput, run_local
 from scriptexec.errors import BuildError, UsageError
-from scriptexec.process import clean_env, run_command
 
 if TYPE_CHECKING:
     from scriptexec.project import Project
     from scriptexec.spec.model import Spec
-
-OnOutput = Callable[[str], None]
-STOP_TIMEOUT = 5  # seconds between SIGTERM and SIGKILL
 
 
 def run_program(
@@ -63,7 +56,7 @@ def run_program(
     env = _env_from_file(program_dir, env_file, on_output)
     stop = stop or threading.Event()
     if local:
-        return _run_local(project, spec, program_dir, env, web, port, publish_port, on_output, stop)
+        return run_local(project, spec, program_dir, env, web, port, publish_port, on_output, stop)
     return _run_container(spec, program_dir, env, web, port, publish_port, image, on_output, stop)
 
 
@@ -227,91 +220,3 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
             yield line.decode("utf-8", "replace").rstrip("\r")
     if buffer:
         yield buffer.decode("utf-8", "replace")
-
-
-# -- locally, in a virtual environment -------------------------------------------------
-
-
-def _run_local(
-    project: Project,
-    spec: Spec,
-    program_dir: Path,
-    env: dict[str, str],
-    web: bool,
-    port: int | None,
-    publish_port: int | None,
-    on_output: OnOutput,
-    stop: threading.Event,
-) -> int:
-    python = _venv_for(project, program_dir / "requirements.txt", on_output)
-    child_env = clean_env(**env)
-    if publish_port is not None:
-        child_env["PORT"] = str(publish_port)
-    if web:
-        host = child_env.get("HOST") or "127.0.0.1"
-        shown = "127.0.0.1" if host == "0.0.0.0" else host
-        listen = child_env.get("PORT") or str(port)
-        on_output(f"scriptexec: {spec.name} dashboard: http://{shown}:{listen}/")
-    # Not process.run_command: this one streams its output while it runs and can be stopped.
-    proc = subprocess.Popen(
-        [str(python), "app.py", "serve" if web else "run"],
-        cwd=program_dir,
-        env=child_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    finished = threading.Event()
-
-    def stop_when_asked() -> None:
-        while not finished.is_set():
-            if stop.wait(0.1):
-                proc.terminate()
-                return
-
-    threading.Thread(target=stop_when_asked, daemon=True).start()
-    try:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            on_output(raw.decode("utf-8", "replace").rstrip("\r\n"))
-        return proc.wait()
-    except KeyboardInterrupt:
-        on_output(f"scriptexec: stopping {spec.name}")
-        raise
-    finally:
-        finished.set()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _venv_for(project: Project, requirements: Path, on_output: OnOutput) -> Path:
-    """A virtual environment with `requirements` installed, shared by identical ones."""
-    content = requirements.read_bytes() if requirements.is_file() else b""
-    digest = hashlib.sha256(content + sys.version.encode()).hexdigest()[:16]
-    venv = project.state_dir / "venvs" / digest
-    python = venv / "bin" / "python"
-    if python.exists():
-        return python
-    on_output(f"scriptexec: creating a virtual environment in {project.relative(venv)}")
-    tmp = venv.with_name(f"{digest}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        run_command([sys.executable, "-m", "venv", str(tmp)], timeout=300)
-        if content.strip():
-            run_command(
-                [str(tmp / "bin" / "python"), "-m", "pip", "install", "-r", str(requirements)],
-                timeout=900,
-            )
-        # Publish whole: a half-installed environment is never picked up.
-        os.replace(tmp, venv)
-    except OSError:
-        if not python.exists():  # not someone else's venv that won the race
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return python
