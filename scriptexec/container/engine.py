@@ -29,8 +29,9 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 PING_TIMEOUT = 1.0
 QUERY_TIMEOUT = 5.0
 HOW_TO_START = (
-    "start an engine (scripts/docker-engine.sh start prints a DOCKER_HOST to export), "
-    "point DOCKER_HOST at one, or pass --no-image"
+    "start Docker (in a scriptexec checkout, scripts/docker-engine.sh start starts a private"
+    " engine and prints the DOCKER_HOST to export), point DOCKER_HOST at an engine,"
+    " or pass --no-image"
 )
 
 
