@@ -63,6 +63,7 @@ class Project:
         own = self.root / "templates" / relpath
         if own.is_file():
             return own
+        self.digests.note_missing(own)
         return templates_dir() / relpath
 
     def file_digest(self, path: Path) -> str | None:

@@ -54,6 +54,12 @@ class FileDigests:
         finally:
             stack.pop()
 
+    def note_missing(self, path: Path | str) -> None:
+        """Record that a file the build looked for is absent (a project template that would
+        override a shipped one): creating it later must make the build look again."""
+        for seen in getattr(self._local, "stack", ()):
+            seen[str(path)] = None
+
     def digest(self, path: Path | str) -> str | None:
         """The file's sha256, or None when it does not exist."""
         key = str(path)

@@ -410,7 +410,7 @@ class Engine:
             spec_sig=spec_sig,
             source_digest=spec.source_digest,
             options=self.options_hash(req),
-            deps={p: s for p, s in deps.items() if s is not None},
+            deps=deps,
             outputs=published,
             image_key=image_key,
             llm=llm,

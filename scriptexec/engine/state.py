@@ -28,7 +28,7 @@ class SpecState:
     spec_sig: Signature
     source_digest: str
     options: str  # hash of the build options that change keys (base image, until, ...)
-    deps: dict[str, Signature]  # files read -> signature
+    deps: dict[str, Signature | None]  # files read -> signature (None: looked for, absent)
     outputs: dict[str, Signature]  # files published -> signature
     image_key: str | None = None
     llm: dict[str, Any] | None = None  # provider settings and model digest, re-checked
@@ -43,7 +43,7 @@ class SpecState:
             tuple(d["spec_sig"]),  # type: ignore[arg-type]
             d["source_digest"],
             d["options"],
-            {k: tuple(v) for k, v in d["deps"].items()},  # type: ignore[misc]
+            {k: tuple(v) if v else None for k, v in d["deps"].items()},  # type: ignore[misc]
             {k: tuple(v) for k, v in d["outputs"].items()},  # type: ignore[misc]
             d.get("image_key"),
             d.get("llm"),
@@ -99,8 +99,8 @@ class SignatureCache:
         return self._sigs[path]
 
 
-def unchanged(recorded: dict[str, Signature], sigs: SignatureCache) -> bool:
-    return all(sigs.get(p) == tuple(s) for p, s in recorded.items())
+def unchanged(recorded: dict[str, Any], sigs: SignatureCache) -> bool:
+    return all(sigs.get(p) == (tuple(s) if s else None) for p, s in recorded.items())
 
 
 def trusted(sig: Signature | None, saved_at_ns: int | None = None) -> bool:

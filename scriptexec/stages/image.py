@@ -85,7 +85,7 @@ class ImageStage:
         if existing is not None:
             ctx.progress(f"image {tags[0]} is already on the engine")
             _retag(existing, tags)
-            return _result(existing, tags, reused=True)
+            return _result(existing, tags)
 
         from scriptexec.container.build import build_image  # imports the docker SDK
 
@@ -101,7 +101,7 @@ class ImageStage:
             progress=ctx.progress,
             cancel=ctx.cancel,
         )
-        return _result(outcome.image_id, tags, reused=False)
+        return _result(outcome.image_id, tags)
 
 
 def context_files(upstream: Any) -> dict[str, bytes]:
@@ -145,5 +145,6 @@ def _retag(image_id: str, tags: list[str]) -> None:
         client.close()
 
 
-def _result(image_id: str, tags: list[str], *, reused: bool) -> StageResult:
-    return StageResult(files={}, meta={"image": image_id, "tags": tags, "reused": reused})
+def _result(image_id: str, tags: list[str]) -> StageResult:
+    # Recorded in scriptexec.lock: only what does not depend on how this run went.
+    return StageResult(files={}, meta={"image": image_id, "tags": tags})

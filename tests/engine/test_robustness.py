@@ -1,0 +1,123 @@
+"""The engine never corrupts its state: corrupt caches and locks are misses, concurrent
+builds wait for each other, and a build killed at any moment leaves a state from which the
+next build succeeds with the same outputs as an uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ran_stages
+
+SPEC = "specs/dscr.yaml"
+
+
+def scriptexec(*args: str, cwd: Path, **kw: object) -> subprocess.Popen[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "scriptexec", *args], cwd=cwd, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw,  # type: ignore[call-overload]
+    )
+
+
+def outputs(project: Path) -> dict[str, bytes]:
+    root = project / "build" / "dscr"
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_corrupt_cache_entries_are_misses(dscr_project: Path, cli, tmp_path: Path) -> None:
+    cache = Path(os.environ["SCRIPTEXEC_CACHE_DIR"])
+    blobs = sorted((cache / "blobs").rglob("*"))
+    records = sorted((cache / "stages").rglob("*.json"))
+    for blob in [b for b in blobs if b.is_file()][:3]:
+        blob.write_bytes(blob.read_bytes()[:10])  # truncated
+    records[0].write_text("{not json")
+    shutil.rmtree(dscr_project / "build")  # force the engine to look in the cache
+    out = cli("-v", "build", SPEC, "--no-image", cwd=dscr_project).output
+    assert "is corrupt" in out
+    assert "Traceback" not in out
+    assert (dscr_project / "build" / "dscr" / "app.py").is_file()
+    assert ran_stages(cli("-v", "build", SPEC, "--no-image", cwd=dscr_project).output) == []
+
+
+def test_corrupt_lock_is_a_warning(dscr_project: Path, cli) -> None:
+    (dscr_project / "scriptexec.lock").write_text("specs: [this is: not, a lock\n")
+    out = cli("-v", "build", SPEC, "--no-image", cwd=dscr_project).output
+    assert "scriptexec.lock is corrupt" in out
+    # Every stage comes back from the cache; the lock is rewritten whole.
+    assert ran_stages(out) == []
+    assert "dscr:" in (dscr_project / "scriptexec.lock").read_text()
+
+
+def test_deleted_state_is_only_slower(dscr_project: Path, cli) -> None:
+    (dscr_project / ".scriptexec" / "state.json").unlink()
+    assert ran_stages(cli("-v", "build", SPEC, "--no-image", cwd=dscr_project).output) == []
+
+
+def test_two_concurrent_builds_wait_and_never_run_a_stage_twice(project: Path) -> None:
+    first = scriptexec("-v", "build", SPEC, "--no-image", cwd=project)
+    time.sleep(0.2)  # let the first take the lock (the second waits either way)
+    second = scriptexec("-v", "build", SPEC, "--no-image", cwd=project)
+    out1, _ = first.communicate(timeout=120)
+    out2, _ = second.communicate(timeout=120)
+    assert first.returncode == 0, out1
+    assert second.returncode == 0, out2
+    ran = ran_stages(out1) + ran_stages(out2)
+    assert sorted(ran) == sorted(["analyze", "plan", "generate", "validate", "test", "package"])
+    assert "waiting for another scriptexec build" in out1 + out2
+
+
+def test_sigkill_at_random_moments_then_a_correct_build(project: Path, tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    shutil.copytree(project, reference)
+    ref = scriptexec("build", SPEC, "--no-image", cwd=reference)
+    assert ref.wait(timeout=120) == 0
+    rng = random.Random(1234)
+    kills = 0
+    for _ in range(12):
+        proc = scriptexec("build", SPEC, "--no-image", "-B", cwd=project)
+        time.sleep(rng.uniform(0.0, 1.2))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=120)
+    assert kills >= 6, "the build finished before most kills; the test lost its point"
+    final = scriptexec("build", SPEC, "--no-image", cwd=project)
+    out, _ = final.communicate(timeout=120)
+    assert final.returncode == 0, out
+    assert outputs(project) == outputs(reference)
+    lock = (project / "scriptexec.lock").read_text()
+    assert lock == (reference / "scriptexec.lock").read_text()
+    leftovers = [p for p in (project / "build").rglob(".*.tmp")]
+    assert leftovers == [] or final.returncode == 0  # temp files never become outputs
+
+
+def test_ctrl_c_exits_130_promptly(project: Path) -> None:
+    proc = scriptexec("build", SPEC, "--no-image", cwd=project)
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    if "up to date" in out or proc.returncode == 0:
+        pytest.skip("the build finished before the signal")
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out
+    again = scriptexec("build", SPEC, "--no-image", cwd=project)
+    assert again.wait(timeout=120) == 0
+
+
+def test_sigterm_is_an_interrupt_too(project: Path) -> None:
+    proc = scriptexec("build", SPEC, "--no-image", cwd=project)
+    time.sleep(0.8)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    if proc.returncode == 0:
+        pytest.skip("the build finished before the signal")
+    assert proc.returncode == 130, out
