@@ -165,7 +165,7 @@ def _build_options(func: F) -> F:
 @click.argument("paths", nargs=-1)
 @click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Build this many specs in parallel.")
 @click.option("-k", "--keep-going", is_flag=True, help="Go on with other specs after a failure.")
-@click.option("-B", "--force", "force", is_flag=False, flag_value="all", default=None, type=click.Choice(["all", *STAGES]), help="Rebuild regardless of the cache: every stage, or the one named.")
+@click.option("-B", "--force", "force", is_flag=False, flag_value="all", default=None, metavar="[STAGE]", help="Rebuild regardless of the cache: every stage, or the one named.")
 @click.option("--until", type=click.Choice(STAGES), default=None, help="Stop after this stage.")
 @click.option("-n", "--dry-run", is_flag=True, help="Print what would run and why; run nothing.")
 @click.option("--check", is_flag=True, help="Exit 1 if anything is stale against scriptexec.lock; run nothing (no LLM, no Docker).")
@@ -183,6 +183,9 @@ def build(env: Env, paths: tuple[str, ...], jobs: int, keep_going: bool, force: 
     from scriptexec.commands.build import run_build
 
     env.console.json_events = as_json
+    if force is not None and force not in ("all", *STAGES):
+        # `-B specs/x.yaml`: the optional value was a path, as with make's -B.
+        paths, force = (force, *paths), "all"
     mode = "check" if check else "dry-run" if dry_run else "build"
     project = env.project(base_image=base_image, build_network=build_network, require_image=require_image,
                           no_image=no_image, frozen=frozen, cache_dir=cache_dir)

@@ -220,79 +220,130 @@ class Engine:
     def _walk(
         self, spec: Spec, req: Request, report: SpecReport, listener: Listener
     ) -> dict[str, Any] | None:
-        """Go through the stages; in build mode return the signatures of published files."""
+        """Go through the stages; in build mode return the signatures of published files.
+
+        Consecutive stages that do not read each other's outputs (validate, test and
+        package all read only generate's, or nothing) run at the same time.
+        """
         digests: dict[str, dict[str, str]] = {}
         results: dict[str, StageResult] = {}
         unknown: set[str] = set()  # stages whose output a non-building mode cannot know
         published: dict[str, bytes] = {}
-        for name in req.stages():
+        for batch in _batches(req.stages()):
             if self.cancel.is_set():
                 raise KeyboardInterrupt
-            stage = get_stage(name)
-            if name == "image" and req.no_image:
-                self._emit(report, listener, StageReport(name, "skipped", "--no-image"))
-                continue
-            blocked = [u for u in stage.reads if u in unknown]
-            if blocked:
-                unknown.add(name)
-                reason = f"waits on {', '.join(blocked)}"
-                self._emit(report, listener, StageReport(name, "stale", reason))
-                continue
-            try:
-                with self.project.digests.recording() as touched:
-                    inputs = stage.inputs(spec, self.project)
-            except LLMError as exc:
-                if req.mode == "build":
-                    raise
-                # status and dry runs still report every stage when the LLM server is down
-                unknown.add(name)
-                self._emit(report, listener, StageReport(name, "stale", f"model digest unknown: {exc}"))
-                continue
-            upstream = {
-                u: {f: d for f, d in sorted(digests[u].items()) if files == ("*",) or f in files}
-                for u, files in stage.reads.items()
-            }
-            key = stage_key(name, getattr(stage, "version", 1), inputs, upstream)
-            flat = flatten_inputs(inputs)
-            entry = self.lock.stage(spec.name, name)
-            reason = stale_reason(entry, key, flat, upstream, spec, self.project)
+            planned: list[_Planned] = []
+            for name in batch:
+                plan = self._plan(name, spec, req, report, listener, digests, unknown)
+                if plan is not None:
+                    planned.append(plan)
             if req.mode != "build":
-                state, reason = self._judge(stage, key, entry, reason, req)
-                self._emit(report, listener, StageReport(name, state, reason or ""))
-                if state == "fresh" and entry is not None:
-                    digests[name] = entry.outputs
-                elif state != "skipped":
-                    unknown.add(name)
                 continue
-            started = time.monotonic()
-            try:
-                result, state = self._obtain(stage, spec, key, reason, req, results, touched)
-            except EngineUnavailableError as exc:
-                self._emit(report, listener, StageReport(name, "skipped", str(exc)))
-                continue
-            except (ScriptexecError, KeyboardInterrupt) as exc:
-                seconds = time.monotonic() - started
-                msg = str(exc) if isinstance(exc, ScriptexecError) else "interrupted"
-                self._emit(report, listener, StageReport(name, "failed", msg.splitlines()[0] if msg else "", seconds))
+            failure: BaseException | None = None
+            for plan, (outcome, state, seconds) in zip(planned, self._obtain_all(planned, spec, req, results)):
+                name = plan.stage.name
+                if isinstance(outcome, EngineUnavailableError):
+                    self._emit(report, listener, StageReport(name, "skipped", str(outcome)))
+                    continue
+                if isinstance(outcome, BaseException):
+                    msg = str(outcome) if isinstance(outcome, ScriptexecError) else "interrupted"
+                    first = msg.splitlines()[0] if msg else ""
+                    self._emit(report, listener, StageReport(name, "failed", first, seconds))
+                    failure = failure or outcome
+                    continue
+                result = outcome
+                outputs = {f: hashlib.sha256(d).hexdigest() for f, d in result.files.items()}
+                entry = StageEntry(plan.key, plan.flat, plan.upstream, outputs, result.meta)
+                self.lock.record(spec.name, spec.display, name, entry)
+                digests[name], results[name] = outputs, result
+                if plan.stage.publish_dir is not None:
+                    prefix = f"{plan.stage.publish_dir}/" if plan.stage.publish_dir else ""
+                    published.update({prefix + f: d for f, d in result.files.items()})
+                why = "" if state == "cached" else (plan.reason or "forced")
+                self._emit(report, listener, StageReport(name, state, why, seconds))
+            if failure is not None:
                 self.lock.save()
-                raise
-            outputs = {f: hashlib.sha256(d).hexdigest() for f, d in result.files.items()}
-            self.lock.record(
-                spec.name,
-                spec.display,
-                name,
-                StageEntry(key, flat, upstream, outputs, result.meta),
-            )
-            digests[name], results[name] = outputs, result
-            if stage.publish_dir is not None:
-                prefix = f"{stage.publish_dir}/" if stage.publish_dir else ""
-                published.update({prefix + f: d for f, d in result.files.items()})
-            why = "" if state == "cached" else (reason or "forced")
-            self._emit(report, listener, StageReport(name, state, why, time.monotonic() - started))
+                raise failure
         if req.mode != "build":
             return None
         self.lock.save()
         return publish(self.project.build_dir(spec.name), published)
+
+    def _plan(
+        self,
+        name: str,
+        spec: Spec,
+        req: Request,
+        report: SpecReport,
+        listener: Listener,
+        digests: dict[str, dict[str, str]],
+        unknown: set[str],
+    ) -> _Planned | None:
+        """Hash what a stage reads into its key; outside build mode, judge it right away."""
+        stage = get_stage(name)
+        if name == "image" and req.no_image:
+            self._emit(report, listener, StageReport(name, "skipped", "--no-image"))
+            return None
+        blocked = [u for u in stage.reads if u in unknown]
+        if blocked:
+            unknown.add(name)
+            self._emit(report, listener, StageReport(name, "stale", f"waits on {', '.join(blocked)}"))
+            return None
+        try:
+            with self.project.digests.recording() as touched:
+                inputs = stage.inputs(spec, self.project)
+        except LLMError as exc:
+            if req.mode == "build":
+                raise
+            # status and dry runs still report every stage when the LLM server is down
+            unknown.add(name)
+            self._emit(report, listener, StageReport(name, "stale", f"model digest unknown: {exc}"))
+            return None
+        upstream = {
+            u: {f: d for f, d in sorted(digests.get(u, {}).items()) if files == ("*",) or f in files}
+            for u, files in stage.reads.items()
+        }
+        key = stage_key(name, getattr(stage, "version", 1), inputs, upstream)
+        flat = flatten_inputs(inputs)
+        entry = self.lock.stage(spec.name, name)
+        reason = stale_reason(entry, key, flat, upstream, spec, self.project)
+        if req.mode != "build":
+            state, reason = self._judge(stage, key, entry, reason, req)
+            self._emit(report, listener, StageReport(name, state, reason or ""))
+            if state == "fresh" and entry is not None:
+                digests[name] = entry.outputs
+            elif state != "skipped":
+                unknown.add(name)
+            return None
+        return _Planned(stage, key, flat, upstream, reason, dict(touched))
+
+    def _obtain_all(
+        self, planned: list[_Planned], spec: Spec, req: Request, results: dict[str, StageResult]
+    ) -> list[tuple[Any, str, float]]:
+        """(result or exception, state, seconds) for each planned stage, in order."""
+
+        def one(plan: _Planned) -> tuple[Any, str, float]:
+            started = time.monotonic()
+            try:
+                result, state = self._obtain(plan.stage, spec, plan.key, plan.reason, req, results, plan.touched)
+                return result, state, time.monotonic() - started
+            except (ScriptexecError, KeyboardInterrupt) as exc:
+                return exc, "failed", time.monotonic() - started
+
+        if len(planned) <= 1:
+            outcomes = [one(p) for p in planned]
+        else:
+            with ThreadPoolExecutor(max_workers=len(planned), thread_name_prefix="stage") as pool:
+                futures = [pool.submit(one, p) for p in planned]
+                try:
+                    outcomes = [f.result() for f in futures]
+                except KeyboardInterrupt:
+                    self.cancel.set()
+                    raise
+        for outcome, _, _ in outcomes:
+            if isinstance(outcome, KeyboardInterrupt):
+                raise outcome
+        return outcomes
 
     def _judge(
         self, stage: Any, key: str, entry: StageEntry | None, reason: str | None, req: Request
@@ -457,6 +508,30 @@ class Engine:
                     reports[p] = fut.result()
                     failed = failed or reports[p].error is not None
         return [reports[p] for p in paths if p in reports]
+
+
+@dataclass
+class _Planned:
+    """A stage about to be obtained: its key and why it is (or is not) stale."""
+
+    stage: Any
+    key: str
+    flat: dict[str, str]
+    upstream: dict[str, dict[str, str]]
+    reason: str | None
+    touched: dict[str, Any]
+
+
+def _batches(stages: tuple[str, ...]) -> list[list[str]]:
+    """Split the chain into runs of stages none of which reads another in the same run."""
+    batches: list[list[str]] = []
+    for name in stages:
+        reads = set(get_stage(name).reads)
+        if batches and not reads & set(batches[-1]):
+            batches[-1].append(name)
+        else:
+            batches.append([name])
+    return batches
 
 
 def default_jobs() -> int:
