@@ -226,8 +226,10 @@ def _run_check(
         if exc.output.startswith("timed out"):
             return CheckResult(name, False, [f"  the program did not finish within {timeout:g}s"])
         return CheckResult(name, False, [f"  the program could not be started: {exc.output}"])
-    stdout = proc.stdout.decode("utf-8", "replace")
-    stderr = proc.stderr.decode("utf-8", "replace")
+    # Paths inside the check's temporary directory are shown relative to it: shorter, and
+    # the same from one run to the next.
+    stdout = proc.stdout.decode("utf-8", "replace").replace(f"{work}/", "")
+    stderr = proc.stderr.decode("utf-8", "replace").replace(f"{work}/", "")
     expect = check.get("expect") or {}
     wanted_error = expect.get("error")
     if proc.returncode != 0:
