@@ -43,7 +43,7 @@ def render_listener(console: Console, mode: str) -> Any:
         verb = VERBS.get(mode, VERBS["build"]).get(stage.state, stage.state)
         timing = f" ({stage.seconds:.2f}s)" if stage.state in ("ran", "failed") else ""
         why = f": {stage.reason}" if stage.reason and stage.state != "cached" else ""
-        quiet_ok = stage.state in ("cached", "fresh")
+        quiet_ok = stage.state in ("cached", "fresh") or stage.reason == "--no-image"
         console.line(
             f"{name}: {stage.stage} {console.style(verb, COLORS.get(stage.state, 'bold'))}{timing}{why}",
             min_verbosity=1 if quiet_ok else 0,

@@ -267,6 +267,8 @@ class Engine:
         if req.mode != "build":
             return None
         self.lock.save()
+        if self.cancel.is_set():
+            raise KeyboardInterrupt  # superseded or interrupted: publish nothing
         return publish(self.project.build_dir(spec.name), published)
 
     def _plan(
