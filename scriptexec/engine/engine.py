@@ -11,8 +11,10 @@ no LLM), dry-run and status (keys, cache and engine: what a build would do, and 
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -98,6 +100,9 @@ class Engine:
         project.locked_model_digest = self._locked_model_digest
         self._images: dict[str, str] | None = None
         self._images_lock = threading.Lock()
+        if "scriptexec.llm.base" in sys.modules:
+            # A long-lived process (watch) must see a model pulled since the last build.
+            sys.modules["scriptexec.llm.base"].clear_caches()
 
     def _locked_model_digest(self, spec_name: str) -> str | None:
         for stage in ("generate", "plan", "analyze"):
@@ -302,7 +307,11 @@ class Engine:
             self._emit(report, listener, StageReport(name, "stale", f"model digest unknown: {exc}"))
             return None
         upstream = {
-            u: {f: d for f, d in sorted(digests.get(u, {}).items()) if files == ("*",) or f in files}
+            u: {
+                f: d
+                for f, d in sorted(digests.get(u, {}).items())
+                if any(fnmatch.fnmatchcase(f, pattern) for pattern in files)
+            }
             for u, files in stage.reads.items()
         }
         key = stage_key(name, getattr(stage, "version", 1), inputs, upstream)

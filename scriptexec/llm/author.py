@@ -206,7 +206,15 @@ class _Author:
         produced = {f: s["name"] for s in c["steps"] for f in s["produces"]}
         for failed in result.failed:
             text = "\n".join(failed.failures)
-            owners = {produced[f] for f in produced if f in text} or {"*"}
+            # The diff marks wrong fields with - (expected) and + (actual); blame the steps
+            # that produce those, not every field shown for context.
+            wrong = {
+                line.strip()[1:].strip().split(":")[0]
+                for line in failed.failures
+                for line in line.splitlines()
+                if line.strip()[:1] in ("-", "+")
+            }
+            owners = {produced[f] for f in wrong if f in produced} or {"*"}
             for owner in owners:
                 errors.setdefault(owner, []).append(f'check "{failed.name}" failed:\n{text}')
         return errors
