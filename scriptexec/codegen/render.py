@@ -11,6 +11,7 @@ import io
 import itertools
 import keyword
 import math
+import re
 import textwrap
 import tokenize
 from pathlib import Path
@@ -109,7 +110,6 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
     charts = (web or {}).get("charts") or []
     column_types = _column_types(inputs, model.get("compute") or [], steps)
     dashboard_config = {
-        "name": model["name"],
         "parameters": parameters,
         "charts": charts,
         "columns": columns,
@@ -121,13 +121,10 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         else [],
     }
     return {
-        "model": model,
         "name": model["name"],
         "title": model.get("title") or model["name"],
         "description": model.get("description") or "",
         "inputs": inputs,
-        "primary": next(i for i in inputs if i.get("primary")),
-        "lookups": [i for i in inputs if not i.get("primary")],
         "parameters": parameters,
         "compute": model.get("compute") or [],
         "steps": steps,
@@ -139,11 +136,9 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         "charts": charts,
         "dashboard_config": dashboard_config,
         "on_error": model.get("on_error") or "report",
-        "formats": formats,
         "has_postgres": "postgres" in formats,
         "has_http": "http" in formats,
         "has_sqlite": "sqlite" in formats,
-        "needs_network": bool(model.get("needs_network")),
     }
 
 
@@ -236,16 +231,16 @@ def _flat(value: Any) -> str:
 
 
 def _split_words(text: str, width: int) -> list[str]:
-    """Split `text` into pieces (keeping every space) whose reprs fit in `width`."""
+    """Cut `text` after spaces into pieces whose reprs fit in `width` (a word longer than
+    that stays whole); the pieces add up to `text` exactly."""
     pieces: list[str] = []
     current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if current and len(repr(candidate + " ")) > width:
-            pieces.append(current + " ")
-            current = word
+    for token in re.findall(r"\S*\s*", text):
+        if current and len(repr(current + token)) > width:
+            pieces.append(current)
+            current = token
         else:
-            current = candidate
+            current += token
     pieces.append(current)
     return pieces
 

@@ -328,6 +328,40 @@ def test_checks_run_without_network_and_read_only(
     assert report.isolation.startswith("bubblewrap: no network")
 
 
+@pytest.fixture
+def fresh_probe() -> Iterator[None]:
+    sandbox.cache_clear()
+    yield
+    sandbox.cache_clear()
+
+
+def test_without_bubblewrap_the_report_says_so(
+    dscr: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_probe: None
+) -> None:
+    monkeypatch.setattr("scriptexec.acceptance.shutil.which", lambda name: None)
+    report = run(dscr, [check()], tmp_path)
+    assert report.failed == []
+    assert report.isolation == (
+        "none: bubblewrap (bwrap) is not installed; checks could use the network"
+    )
+
+
+def test_a_bubblewrap_that_fails_is_not_used(
+    dscr: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_probe: None
+) -> None:
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:/usr/bin:/bin")
+    report = run(dscr, [check()], tmp_path)
+    assert report.failed == []
+    assert report.isolation == (
+        "none: bubblewrap does not work here (bwrap: No permissions to create new namespace);"
+        " checks could use the network"
+    )
+
+
 # -- comparing ------------------------------------------------------------------------------
 
 

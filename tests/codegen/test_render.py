@@ -124,8 +124,15 @@ def test_a_long_formula_wraps_into_the_same_expression() -> None:
     assert py_expression("row['a'] - -row['b']", 4, 11) == "row['a'] - -row['b']"
 
 
-_words = st.lists(st.text(alphabet="abcdefghij'\"\\", min_size=1, max_size=15), max_size=12).map(
-    " ".join
+# Prose of words no longer than 15 characters, with single and double spaces and spaces at
+# either end: every line of its literal must fit.
+_word = st.text(alphabet="abcdefghij'\"\\\n", min_size=1, max_size=15)
+_words = st.builds(
+    lambda lead, words, gap, trail: lead + gap.join(words) + trail,
+    st.sampled_from(["", " "]),
+    st.lists(_word, max_size=12),
+    st.sampled_from([" ", "  "]),
+    st.sampled_from(["", " "]),
 )
 _scalars = (
     st.none()
