@@ -27,7 +27,9 @@ def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedP
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+        raise SystemExit(
+            f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}"
+        )
     return proc
 
 
@@ -49,7 +51,9 @@ def show(label: str, times: list[float], target: str = "") -> None:
 
 def project_copy() -> Path:
     root = Path(tempfile.mkdtemp(prefix="scriptexec-bench-"))
-    shutil.copytree(REPO / "specs", root / "specs", ignore=shutil.ignore_patterns("tenant_risk.yaml"))
+    shutil.copytree(
+        REPO / "specs", root / "specs", ignore=shutil.ignore_patterns("tenant_risk.yaml")
+    )
     return root
 
 
@@ -58,10 +62,20 @@ def bench_noop() -> None:
     root = project_copy()
     image_flag = [] if os.environ.get("DOCKER_HOST") else ["--no-image"]
     run([SE, "build", "specs/dscr.yaml", *image_flag], root)
-    show("scriptexec build specs/dscr.yaml", timed(lambda: run([SE, "build", "specs/dscr.yaml", *image_flag], root), 15), "< 100 ms")
-    show("python -c pass (interpreter start, the floor)", timed(lambda: run([sys.executable, "-c", "pass"], root), 15))
+    show(
+        "scriptexec build specs/dscr.yaml",
+        timed(lambda: run([SE, "build", "specs/dscr.yaml", *image_flag], root), 15),
+        "< 100 ms",
+    )
+    show(
+        "python -c pass (interpreter start, the floor)",
+        timed(lambda: run([sys.executable, "-c", "pass"], root), 15),
+    )
     show("scriptexec --version (CLI import)", timed(lambda: run([SE, "--version"], root), 15))
-    show("scriptexec build --check (keys vs lock, parses YAML)", timed(lambda: run([SE, "build", "--check", "specs/dscr.yaml", *image_flag], root), 5))
+    show(
+        "scriptexec build --check (keys vs lock, parses YAML)",
+        timed(lambda: run([SE, "build", "--check", "specs/dscr.yaml", *image_flag], root), 5),
+    )
     shutil.rmtree(root)
 
 
@@ -71,7 +85,9 @@ def many_specs(root: Path, n: int) -> None:
     (root / "specs").mkdir(parents=True)
     shutil.copytree(REPO / "specs" / "data", root / "specs" / "data")
     for i in range(n):
-        (root / "specs" / f"s{i:04d}.yaml").write_text(text.replace("name: dscr", f"name: s{i:04d}"))
+        (root / "specs" / f"s{i:04d}.yaml").write_text(
+            text.replace("name: dscr", f"name: s{i:04d}")
+        )
 
 
 def make_floor(root: Path, n: int) -> list[float]:
@@ -96,7 +112,11 @@ def bench_many() -> None:
         run([SE, "build", "--until", "generate", "--no-image", "-j", "2"], root)
         first = time.perf_counter() - start
         times = timed(lambda r=root: run([SE, "build", "--until", "generate", "--no-image"], r), 5)
-        show(f"{n} specs no-op (first build took {first:.1f} s)", times, "< 2 s for 1,000" if n == 1000 else "")
+        show(
+            f"{n} specs no-op (first build took {first:.1f} s)",
+            times,
+            "< 2 s for 1,000" if n == 1000 else "",
+        )
         show(f"make -q on an equivalent Makefile, {n} targets", make_floor(root, n))
         if n == 1000:
             bench_edit(root)

@@ -22,10 +22,18 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="scriptexec-watch-bench-"))
     shutil.copytree(REPO / "specs", root / "specs")
     se = [sys.executable, "-m", "scriptexec"]
-    subprocess.run([*se, "build", "specs/dscr.yaml", "--no-image"], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        [*se, "build", "specs/dscr.yaml", "--no-image"], cwd=root, check=True, capture_output=True
+    )
     env = {**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([*se, "watch", "specs/dscr.yaml", "--debounce", "100"], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*se, "watch", "specs/dscr.yaml", "--debounce", "100"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     started: list[float] = []
     finished: list[float] = []
     ready = threading.Event()
@@ -64,11 +72,15 @@ def main() -> None:
     proc.wait()
     shutil.rmtree(root)
     print(f"watch latency over {SAVES} saves of specs/dscr.yaml (debounce 100 ms, no image)")
-    for label, values, target in (("save -> rebuild started", to_start, "< 150 ms"),
-                                  ("save -> build/dscr/app.py updated", to_output, "< 1 s")):
+    for label, values, target in (
+        ("save -> rebuild started", to_start, "< 150 ms"),
+        ("save -> build/dscr/app.py updated", to_output, "< 1 s"),
+    ):
         if values:
-            print(f"  {label:<52} median {statistics.median(values) * 1000:8.1f} ms   "
-                  f"worst {max(values) * 1000:8.1f} ms   target {target}")
+            print(
+                f"  {label:<52} median {statistics.median(values) * 1000:8.1f} ms   "
+                f"worst {max(values) * 1000:8.1f} ms   target {target}"
+            )
 
 
 if __name__ == "__main__":

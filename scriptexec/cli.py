@@ -61,7 +61,7 @@ def handle_errors(func: F) -> F:
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (click.exceptions.Exit, click.ClickException):
             raise
-        except Exception as exc:  # noqa: BLE001 - a bug: say where the traceback went
+        except Exception as exc:
             log = _crash_log(env.root)
             env.console.error(
                 f"internal error: {type(exc).__name__}: {exc}\n"
@@ -89,16 +89,27 @@ def _crash_log(root: Path) -> Path:
 @click.version_option(__version__, prog_name="scriptexec")
 @click.option("-v", "--verbose", count=True, help="Say more (repeat for more).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
-@click.option("--color/--no-color", default=None, help="Colour output (default: on a TTY, unless NO_COLOR).")
 @click.option(
-    "-C", "--project-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--color/--no-color", default=None, help="Colour output (default: on a TTY, unless NO_COLOR)."
+)
+@click.option(
+    "-C",
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Run as if started in this directory.",
 )
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, quiet: bool, color: bool | None, project_dir: Path | None) -> None:
+def cli(
+    ctx: click.Context, verbose: int, quiet: bool, color: bool | None, project_dir: Path | None
+) -> None:
     """Turn YAML task specs into tested, containerised Python programs, make-style."""
     root = (project_dir or Path.cwd()).resolve()
     ctx.obj = Env(root, Console(color=color, verbosity=-1 if quiet else verbose))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _paths(env: Env, paths: tuple[str, ...]) -> list[Path]:
@@ -120,7 +131,9 @@ def validate(env: Env, paths: tuple[str, ...]) -> int:
         env.console.error(str(p))
     if problems:
         files = len({p.file for p in problems})
-        env.console.error(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {files} of {count} spec{'s' if count != 1 else ''}")
+        env.console.error(
+            f"{_plural(len(problems), 'problem')} in {files} of {_plural(count, 'spec')}"
+        )
         return int(ExitCode.USAGE)
     env.console.line(f"{count} spec{'s' if count != 1 else ''} valid")
     return 0
@@ -152,9 +165,24 @@ def init(env: Env, name: str) -> int:
 
 def _build_options(func: F) -> F:
     options = [
-        click.option("--base-image", default=None, help="Build FROM this image instead of runtime.base_image (env SCRIPTEXEC_BASE_IMAGE)."),
-        click.option("--build-network", default=None, type=click.Choice(["host", "bridge", "none"]), help="Network for the image build's RUN steps (host lets pip reach PyPI where the daemon has no bridge NAT)."),
-        click.option("--cache-dir", default=None, type=click.Path(file_okay=False), help="Cache directory (env SCRIPTEXEC_CACHE_DIR; default .scriptexec/cache)."),
+        click.option(
+            "--base-image",
+            default=None,
+            help="Build FROM this image instead of runtime.base_image (env SCRIPTEXEC_BASE_IMAGE).",
+        ),
+        click.option(
+            "--build-network",
+            default=None,
+            type=click.Choice(["host", "bridge", "none"]),
+            help="Network for the image build's RUN steps (host: pip reaches PyPI when the "
+            "daemon has no bridge NAT).",
+        ),
+        click.option(
+            "--cache-dir",
+            default=None,
+            type=click.Path(file_okay=False),
+            help="Cache directory (env SCRIPTEXEC_CACHE_DIR; default .scriptexec/cache).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -163,22 +191,66 @@ def _build_options(func: F) -> F:
 
 @cli.command()
 @click.argument("paths", nargs=-1)
-@click.option("-j", "--jobs", default=1, show_default=True, type=click.IntRange(1, 64), help="Build this many specs in parallel.")
+@click.option(
+    "-j",
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Build this many specs in parallel.",
+)
 @click.option("-k", "--keep-going", is_flag=True, help="Go on with other specs after a failure.")
-@click.option("-B", "--force", "force", is_flag=False, flag_value="all", default=None, metavar="[STAGE]", help="Rebuild regardless of the cache: every stage, or the one named.")
+@click.option(
+    "-B",
+    "--force",
+    "force",
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    metavar="[STAGE]",
+    help="Rebuild regardless of the cache: every stage, or the one named.",
+)
 @click.option("--until", type=click.Choice(STAGES), default=None, help="Stop after this stage.")
 @click.option("-n", "--dry-run", is_flag=True, help="Print what would run and why; run nothing.")
-@click.option("--check", is_flag=True, help="Exit 1 if anything is stale against scriptexec.lock; run nothing (no LLM, no Docker).")
-@click.option("--frozen", is_flag=True, help="Build only from scriptexec.lock and the cache; fail if an LLM would be needed.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 if anything is stale against scriptexec.lock; run nothing (no LLM, no Docker).",
+)
+@click.option(
+    "--frozen",
+    is_flag=True,
+    help="Build only from scriptexec.lock and the cache; fail if an LLM would be needed.",
+)
 @click.option("--no-image", is_flag=True, help="Skip the Docker image stage.")
-@click.option("--require-image", is_flag=True, help="Fail (instead of skipping) when no Docker engine answers.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable events, one JSON object per line.")
+@click.option(
+    "--require-image",
+    is_flag=True,
+    help="Fail (instead of skipping) when no Docker engine answers.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable events, one JSON object per line."
+)
 @_build_options
 @click.pass_obj
 @handle_errors
-def build(env: Env, paths: tuple[str, ...], jobs: int, keep_going: bool, force: str | None, until: str | None,
-          dry_run: bool, check: bool, frozen: bool, no_image: bool, require_image: bool, as_json: bool,
-          base_image: str | None, build_network: str | None, cache_dir: str | None) -> int:
+def build(
+    env: Env,
+    paths: tuple[str, ...],
+    jobs: int,
+    keep_going: bool,
+    force: str | None,
+    until: str | None,
+    dry_run: bool,
+    check: bool,
+    frozen: bool,
+    no_image: bool,
+    require_image: bool,
+    as_json: bool,
+    base_image: str | None,
+    build_network: str | None,
+    cache_dir: str | None,
+) -> int:
     """Build specs (files or directories; default every spec under specs/)."""
     from scriptexec.commands.build import run_build
 
@@ -187,10 +259,26 @@ def build(env: Env, paths: tuple[str, ...], jobs: int, keep_going: bool, force: 
         # `-B specs/x.yaml`: the optional value was a path, as with make's -B.
         paths, force = (force, *paths), "all"
     mode = "check" if check else "dry-run" if dry_run else "build"
-    project = env.project(base_image=base_image, build_network=build_network, require_image=require_image,
-                          no_image=no_image, frozen=frozen, cache_dir=cache_dir)
-    return run_build(project=project, console=env.console, paths=_paths(env, paths), mode=mode, jobs=jobs,
-                     keep_going=keep_going, force=force, until=until, frozen=frozen, no_image=no_image)
+    project = env.project(
+        base_image=base_image,
+        build_network=build_network,
+        require_image=require_image,
+        no_image=no_image,
+        frozen=frozen,
+        cache_dir=cache_dir,
+    )
+    return run_build(
+        project=project,
+        console=env.console,
+        paths=_paths(env, paths),
+        mode=mode,
+        jobs=jobs,
+        keep_going=keep_going,
+        force=force,
+        until=until,
+        frozen=frozen,
+        no_image=no_image,
+    )
 
 
 @cli.command()
@@ -199,17 +287,28 @@ def build(env: Env, paths: tuple[str, ...], jobs: int, keep_going: bool, force: 
 @_build_options
 @click.pass_obj
 @handle_errors
-def status(env: Env, paths: tuple[str, ...], as_json: bool, base_image: str | None, build_network: str | None, cache_dir: str | None) -> int:
+def status(
+    env: Env,
+    paths: tuple[str, ...],
+    as_json: bool,
+    base_image: str | None,
+    build_network: str | None,
+    cache_dir: str | None,
+) -> int:
     """Say, for every stage of every spec, whether it is fresh or stale, and why."""
     from scriptexec.commands.status import show_status
 
     project = env.project(base_image=base_image, build_network=build_network, cache_dir=cache_dir)
-    return show_status(project=project, console=env.console, paths=_paths(env, paths), as_json=as_json)
+    return show_status(
+        project=project, console=env.console, paths=_paths(env, paths), as_json=as_json
+    )
 
 
 @cli.command()
 @click.argument("path", required=False)
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
+)
 @click.pass_obj
 @handle_errors
 def graph(env: Env, path: str | None, fmt: str) -> int:
@@ -241,7 +340,9 @@ def cache() -> None:
 
 @cache.command("gc")
 @click.option("--max-size", default=None, help="Shrink the cache under this size (e.g. 500M, 2G).")
-@click.option("--older-than", default=None, help="Drop entries unused for this long (e.g. 30d, 12h).")
+@click.option(
+    "--older-than", default=None, help="Drop entries unused for this long (e.g. 30d, 12h)."
+)
 @click.option("--cache-dir", default=None, type=click.Path(file_okay=False))
 @click.pass_obj
 @handle_errors
@@ -249,41 +350,86 @@ def cache_gc(env: Env, max_size: str | None, older_than: str | None, cache_dir: 
     """Remove cache entries; entries scriptexec.lock refers to are kept."""
     from scriptexec.commands.clean import gc_cache
 
-    env.console.line(gc_cache(project=env.project(cache_dir=cache_dir), max_size=max_size, older_than=older_than))
+    env.console.line(
+        gc_cache(project=env.project(cache_dir=cache_dir), max_size=max_size, older_than=older_than)
+    )
     return 0
 
 
 @cli.command()
 @click.argument("path")
 @click.option("--web", is_flag=True, help="Serve the dashboard instead of the batch run.")
-@click.option("--local", is_flag=True, help="Run the program in a virtual environment instead of a container.")
-@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Environment file (default build/<name>/.env).")
+@click.option(
+    "--local", is_flag=True, help="Run the program in a virtual environment instead of a container."
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Environment file (default build/<name>/.env).",
+)
 @click.pass_obj
 @handle_errors
 def run(env: Env, path: str, web: bool, local: bool, env_file: Path | None) -> int:
     """Run a built spec's program: in its container, or locally with --local."""
     from scriptexec.commands.run import run_spec
 
-    return run_spec(project=env.project(), console=env.console, spec_path=_paths(env, (path,))[0],
-                    web=web, local=local, env_file=env_file)
+    return run_spec(
+        project=env.project(),
+        console=env.console,
+        spec_path=_paths(env, (path,))[0],
+        web=web,
+        local=local,
+        env_file=env_file,
+    )
 
 
 @cli.command()
 @click.argument("paths", nargs=-1)
-@click.option("--debounce", default=100, show_default=True, type=click.IntRange(0, 10_000), help="Milliseconds to wait for a burst of saves to settle.")
-@click.option("--run", "run_program", is_flag=True, help="Restart the program after each successful rebuild.")
+@click.option(
+    "--debounce",
+    default=100,
+    show_default=True,
+    type=click.IntRange(0, 10_000),
+    help="Milliseconds to wait for a burst of saves to settle.",
+)
+@click.option(
+    "--run", "run_program", is_flag=True, help="Restart the program after each successful rebuild."
+)
 @click.option("--local", is_flag=True, help="With --run: run locally instead of in a container.")
-@click.option("--image", "with_image", is_flag=True, help="Also rebuild the Docker image (off: watch is the quick edit loop).")
+@click.option(
+    "--image",
+    "with_image",
+    is_flag=True,
+    help="Also rebuild the Docker image (off: watch is the quick edit loop).",
+)
 @_build_options
 @click.pass_obj
 @handle_errors
-def watch(env: Env, paths: tuple[str, ...], debounce: int, run_program: bool, local: bool, with_image: bool, base_image: str | None, build_network: str | None, cache_dir: str | None) -> int:
+def watch(
+    env: Env,
+    paths: tuple[str, ...],
+    debounce: int,
+    run_program: bool,
+    local: bool,
+    with_image: bool,
+    base_image: str | None,
+    build_network: str | None,
+    cache_dir: str | None,
+) -> int:
     """Rebuild specs when they, their data, templates or prompts change."""
     from scriptexec.commands.watch import watch_specs
 
     project = env.project(base_image=base_image, build_network=build_network, cache_dir=cache_dir)
-    return watch_specs(project=project, console=env.console, paths=list(paths), debounce_ms=debounce,
-                       run_program=run_program, local=local, with_image=with_image)
+    return watch_specs(
+        project=project,
+        console=env.console,
+        paths=list(paths),
+        debounce_ms=debounce,
+        run_program=run_program,
+        local=local,
+        with_image=with_image,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,4 +438,3 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="scriptexec")
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
-

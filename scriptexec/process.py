@@ -28,7 +28,7 @@ def run_command(
     With check=False a non-zero exit is returned, not raised (linters exit 1 on findings).
     """
     try:
-        proc = subprocess.run(  # noqa: S603 - cmd is a list built by scriptexec, never a shell
+        proc = subprocess.run(
             list(cmd),
             cwd=cwd,
             env=dict(env) if env is not None else None,
@@ -38,15 +38,15 @@ def run_command(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"") + (exc.stderr or b"")
+        partial = (exc.stdout or b"") + (exc.stderr or b"")
         raise ExternalCommandError(
-            cmd, -1, f"timed out after {timeout:g}s\n" + out.decode("utf-8", "replace")
+            tuple(cmd), -1, f"timed out after {timeout:g}s\n" + partial.decode("utf-8", "replace")
         ) from None
     except OSError as exc:
-        raise ExternalCommandError(cmd, -1, f"could not start: {exc}") from None
+        raise ExternalCommandError(tuple(cmd), -1, f"could not start: {exc}") from None
     if check and proc.returncode != 0:
-        out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
-        raise ExternalCommandError(cmd, proc.returncode, out)
+        text = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+        raise ExternalCommandError(tuple(cmd), proc.returncode, text)
     return proc
 
 

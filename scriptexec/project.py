@@ -19,8 +19,12 @@ LOCK_FILENAME = "scriptexec.lock"
 class Options:
     """Settings that come from flags and environment variables, not from a spec."""
 
-    base_image: str | None = None  # --base-image / SCRIPTEXEC_BASE_IMAGE overrides runtime.base_image
-    build_network: str | None = None  # --build-network host: docker build's network (off by default)
+    base_image: str | None = (
+        None  # --base-image / SCRIPTEXEC_BASE_IMAGE overrides runtime.base_image
+    )
+    build_network: str | None = (
+        None  # --build-network host: docker build's network (off by default)
+    )
     require_image: bool = False  # --require-image: no engine is an error, not a skip
     no_image: bool = False
     frozen: bool = False
@@ -36,7 +40,9 @@ class Project:
     # File digests remembered by (mtime, size, inode); loaded from .scriptexec/state.json.
     digests: FileDigests = field(default_factory=FileDigests)
     # Set by the engine: how to warn, and the model digest scriptexec.lock records for a spec.
-    warn: Callable[[str], None] = field(default=lambda msg: print(f"warning: {msg}", file=sys.stderr))
+    warn: Callable[[str], None] = field(
+        default=lambda msg: print(f"warning: {msg}", file=sys.stderr)
+    )
     locked_model_digest: Callable[[str], str | None] = field(default=lambda name: None)
 
     def __post_init__(self) -> None:

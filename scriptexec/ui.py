@@ -56,7 +56,9 @@ class Console:
         """A machine-readable event (build --json): one JSON object per line on stdout."""
         if self.json_events:
             with self._lock:
-                print(json.dumps({"event": kind, **data}, sort_keys=True), file=self.out, flush=True)
+                print(
+                    json.dumps({"event": kind, **data}, sort_keys=True), file=self.out, flush=True
+                )
 
     def progress(self, text: str) -> None:
         """A transient status line on a TTY (an LLM reply streaming, a docker build)."""

@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def isolated_environment(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("SCRIPTEXEC_CACHE_DIR", str(home / "cache"))
@@ -78,14 +80,18 @@ CliFn = Callable[..., Result]
 
 @pytest.fixture
 def cli() -> CliFn:
-    def run(*args: str, cwd: Path | None = None, expect: int | None = 0, input: str | None = None) -> Result:
+    def run(
+        *args: str, cwd: Path | None = None, expect: int | None = 0, input: str | None = None
+    ) -> Result:
         argv = [str(a) for a in args]
         if cwd is not None:
             argv = ["-C", str(cwd), *argv]
         result = CliRunner().invoke(cli_group, argv, input=input, catch_exceptions=False)
         if expect is not None and result.exit_code != expect:
             print(result.output)  # shown by pytest on failure
-            raise AssertionError(f"scriptexec {' '.join(argv)}: exit {result.exit_code}, expected {expect}")
+            raise AssertionError(
+                f"scriptexec {' '.join(argv)}: exit {result.exit_code}, expected {expect}"
+            )
         return result
 
     return run

@@ -133,5 +133,7 @@ def test_shell_completion_script(cli, monkeypatch) -> None:
 
     from scriptexec.cli import cli as group
 
-    result = CliRunner().invoke(group, [], prog_name="scriptexec", env={"_SCRIPTEXEC_COMPLETE": "bash_source"})
+    result = CliRunner().invoke(
+        group, [], prog_name="scriptexec", env={"_SCRIPTEXEC_COMPLETE": "bash_source"}
+    )
     assert "_scriptexec_completion" in result.output

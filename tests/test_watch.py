@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -20,10 +21,19 @@ SPEC = "specs/dscr.yaml"
 class WatchProcess:
     def __init__(self, project: Path, *args: str) -> None:
         self.marker = uuid.uuid4().hex
-        env = {**os.environ, "NO_COLOR": "1", "SCRIPTEXEC_TEST_MARKER": self.marker, "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "NO_COLOR": "1",
+            "SCRIPTEXEC_TEST_MARKER": self.marker,
+            "PYTHONUNBUFFERED": "1",
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scriptexec", "watch", *args], cwd=project, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "scriptexec", "watch", *args],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -103,8 +113,10 @@ def test_one_save_one_rebuild(watching: WatchProcess, dscr_built: Path) -> None:
     watching.wait_for(r"dscr: rebuilt in [\d.]+ s: package")
     watching.settle()
     assert watching.rebuilds() == 1
-    assert "memory: 320M" in (dscr_built / "build" / "dscr" / "docker-compose.yml").read_text() or \
-        "320m" in (dscr_built / "build" / "dscr" / "docker-compose.yml").read_text().lower()
+    assert (
+        "memory: 320M" in (dscr_built / "build" / "dscr" / "docker-compose.yml").read_text()
+        or "320m" in (dscr_built / "build" / "dscr" / "docker-compose.yml").read_text().lower()
+    )
 
 
 def test_burst_of_saves_is_coalesced(watching: WatchProcess, dscr_built: Path) -> None:
@@ -146,11 +158,15 @@ def test_temp_and_swap_files_trigger_nothing(watching: WatchProcess, dscr_built:
     assert watching.rebuilds() == 0, watching.text()
 
 
-def test_invalid_edit_keeps_outputs_and_watching_goes_on(watching: WatchProcess, dscr_built: Path) -> None:
+def test_invalid_edit_keeps_outputs_and_watching_goes_on(
+    watching: WatchProcess, dscr_built: Path
+) -> None:
     app = dscr_built / "build" / "dscr" / "app.py"
     before = app.read_bytes()
     edit(dscr_built, "dscr: noi / annual_debt_service", "dscr: noi / annual_debt_servic")
-    watching.wait_for(r"specs/dscr.yaml:\d+:\d+: compute.dscr: unknown name 'annual_debt_servic'; did you mean 'annual_debt_service'\?")
+    watching.wait_for(
+        r"specs/dscr.yaml:\d+:\d+: compute.dscr: unknown name 'annual_debt_servic'; did you mean 'annual_debt_service'\?"
+    )
     watching.wait_for("last good outputs kept")
     assert app.read_bytes() == before
     edit(dscr_built, "dscr: noi / annual_debt_servic", "dscr: noi / annual_debt_service / 1")
@@ -165,18 +181,24 @@ def test_superseded_build_publishes_nothing(watching: WatchProcess, dscr_built: 
 
     def poll() -> None:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(FileNotFoundError):  # between unlink and replace
                 seen.add(app.read_bytes())
-            except OSError:
-                pass
             time.sleep(0.005)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    edit(dscr_built, "headroom: noi - covenant * annual_debt_service", "headroom: noi - covenant * annual_debt_service * 1")
+    edit(
+        dscr_built,
+        "headroom: noi - covenant * annual_debt_service",
+        "headroom: noi - covenant * annual_debt_service * 1",
+    )
     watching.wait_for("rebuilding")
     time.sleep(0.15)  # generate is done, validate and test are running
-    edit(dscr_built, "headroom: noi - covenant * annual_debt_service * 1", "headroom: noi - annual_debt_service * covenant")
+    edit(
+        dscr_built,
+        "headroom: noi - covenant * annual_debt_service * 1",
+        "headroom: noi - annual_debt_service * covenant",
+    )
     watching.wait_for(r"dscr: rebuilt in")
     watching.settle()
     stop.set()
@@ -191,7 +213,11 @@ def test_superseded_build_publishes_nothing(watching: WatchProcess, dscr_built: 
 
 def test_sigint_exits_130_and_leaves_no_children(dscr_built: Path) -> None:
     w = WatchProcess(dscr_built, SPEC, "--debounce", "50")
-    edit(dscr_built, "headroom: noi - covenant * annual_debt_service", "headroom: noi - annual_debt_service * covenant")
+    edit(
+        dscr_built,
+        "headroom: noi - covenant * annual_debt_service",
+        "headroom: noi - annual_debt_service * covenant",
+    )
     w.wait_for("rebuilding")
     assert w.stop() == 130
     time.sleep(0.2)

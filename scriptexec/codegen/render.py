@@ -7,6 +7,7 @@ length (88), whatever lengths the spec's names, descriptions and formulas have.
 
 from __future__ import annotations
 
+import ast
 import io
 import itertools
 import keyword
@@ -32,6 +33,7 @@ APP = "program/app.py.j2"
 REQUIREMENTS = "program/requirements.txt.j2"
 ENV_EXAMPLE = "program/env.example.j2"
 DASHBOARD = "program/dashboard.html.j2"
+STEPS = "program/steps.py.j2"
 
 # Operators a long expression may be broken before (inside parentheses any break is legal;
 # these make the result read like hand-wrapped code).
@@ -42,7 +44,7 @@ _SIGNIFICANT = (tokenize.OP, tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
 
 def template_names() -> list[str]:
     """Every template file render_program reads, for the generate stage's key."""
-    return [APP, REQUIREMENTS, ENV_EXAMPLE, DASHBOARD]
+    return [APP, REQUIREMENTS, ENV_EXAMPLE, DASHBOARD, STEPS]
 
 
 def render_program(model: dict[str, Any], project: Project) -> dict[str, bytes]:
@@ -57,6 +59,8 @@ def render_program(model: dict[str, Any], project: Project) -> dict[str, bytes]:
     }
     if ctx["web"]:
         files["dashboard.html"] = env.get_template(DASHBOARD).render(ctx)
+    if ctx["steps"]:
+        files["steps.py"] = env.get_template(STEPS).render(ctx)
     return {name: text.encode("utf-8") for name, text in files.items()}
 
 
@@ -85,6 +89,25 @@ def _environment(project: Project) -> jinja2.Environment:
     return env
 
 
+def split_imports(code: str) -> tuple[list[str], str]:
+    """An LLM writes each step with its own imports; steps.py gathers them at the top
+    (once each), so the module stays lint-clean. Code that does not parse is kept whole:
+    the validate stage reports it."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [], code
+    imports, spans = [], []
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if not (isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+                imports.append(ast.unparse(node))
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    lines = code.splitlines()
+    kept = [line for n, line in enumerate(lines, 1) if not any(a <= n <= b for a, b in spans)]
+    return imports, "\n".join(kept).strip() + "\n"
+
+
 def _context(model: dict[str, Any]) -> dict[str, Any]:
     inputs = [dict(i) for i in model["inputs"]]
     for inp in inputs:
@@ -97,8 +120,11 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
             inp.setdefault(key, None)
     steps = [dict(s) for s in model.get("steps") or []]
     columns = list(model["columns"])
+    step_imports: list[str] = []
     for step in steps:
         step["produces_types"] = {p["name"]: p["type"] for p in step["produces"]}
+        imports, step["code"] = split_imports(step.get("code") or "")
+        step_imports += [i for i in imports if i not in step_imports]
         columns += [p["name"] for p in step["produces"] if p["name"] not in columns]
     groups = dict(model["groups"]) if model.get("groups") else None
     if groups and isinstance(groups["by"], str):
@@ -128,6 +154,7 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         "parameters": parameters,
         "compute": model.get("compute") or [],
         "steps": steps,
+        "step_imports": step_imports,
         "columns": columns,
         "summary": summary,
         "groups": groups,

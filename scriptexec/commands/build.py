@@ -20,7 +20,14 @@ VERBS = {
     "dry-run": {"fresh": "fresh", "stale": "would run", "skipped": "would skip"},
     "check": {"fresh": "fresh", "stale": "STALE", "skipped": "skipped"},
 }
-COLORS = {"ran": "green", "failed": "red", "stale": "yellow", "skipped": "dim", "cached": "dim", "fresh": "dim"}
+COLORS = {
+    "ran": "green",
+    "failed": "red",
+    "stale": "yellow",
+    "skipped": "dim",
+    "cached": "dim",
+    "fresh": "dim",
+}
 
 
 def render_listener(console: Console, mode: str) -> Any:
@@ -38,14 +45,21 @@ def render_listener(console: Console, mode: str) -> Any:
                 else:
                     console.error(f"{name}: " + console.style("error: ", "red") + str(report.error))
             return
-        console.event("stage", spec=name, stage=stage.stage, state=stage.state,
-                      reason=stage.reason, seconds=round(stage.seconds, 3))
+        console.event(
+            "stage",
+            spec=name,
+            stage=stage.stage,
+            state=stage.state,
+            reason=stage.reason,
+            seconds=round(stage.seconds, 3),
+        )
         verb = VERBS.get(mode, VERBS["build"]).get(stage.state, stage.state)
         timing = f" ({stage.seconds:.2f}s)" if stage.state in ("ran", "failed") else ""
         why = f": {stage.reason}" if stage.reason and stage.state != "cached" else ""
         quiet_ok = stage.state in ("cached", "fresh") or stage.reason == "--no-image"
         console.line(
-            f"{name}: {stage.stage} {console.style(verb, COLORS.get(stage.state, 'bold'))}{timing}{why}",
+            f"{name}: {stage.stage} {console.style(verb, COLORS.get(stage.state, 'bold'))}"
+            f"{timing}{why}",
             min_verbosity=1 if quiet_ok else 0,
         )
 
@@ -83,8 +97,15 @@ def run_build(
     no_image: bool = False,
 ) -> int:
     project.options.offline = mode == "check" or frozen
-    req = Request(mode=mode, force=force, until=until, frozen=frozen, no_image=no_image,  # type: ignore[arg-type]
-                  keep_going=keep_going, jobs=jobs)
+    req = Request(
+        mode=mode,  # type: ignore[arg-type]
+        force=force,
+        until=until,
+        frozen=frozen,
+        no_image=no_image,
+        keep_going=keep_going,
+        jobs=jobs,
+    )
     listener = render_listener(console, mode)
     with sigterm_as_interrupt():
         if mode == "build":
@@ -109,7 +130,9 @@ def run_build(
 
 def _all_fresh(engine: Engine, paths: list[Path], listener: Any) -> int:
     for path in paths:
-        report = SpecReport(engine.project.relative(path), engine.state.specs[str(path)].name, up_to_date=True)
+        report = SpecReport(
+            engine.project.relative(path), engine.state.specs[str(path)].name, up_to_date=True
+        )
         listener(report, None)
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from scriptexec.project import Project
@@ -30,7 +31,7 @@ def stage_graph(*, project: Project, spec_path: Path | None, fmt: str) -> str:
     edges = _edges()
     inputs = _inputs(project, spec_path)
     # The run order is a chain; data edges show what each stage reads.
-    order = list(zip(STAGE_ORDER, STAGE_ORDER[1:]))
+    order = list(itertools.pairwise(STAGE_ORDER))
     if fmt == "dot":
         lines = ["digraph scriptexec {", "  rankdir=LR;"]
         for name in STAGE_ORDER:

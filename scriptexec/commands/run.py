@@ -10,9 +10,17 @@ from scriptexec.ui import Console
 
 
 def run_spec(
-    *, project: Project, console: Console, spec_path: Path, web: bool, local: bool, env_file: Path | None
+    *,
+    project: Project,
+    console: Console,
+    spec_path: Path,
+    web: bool,
+    local: bool,
+    env_file: Path | None,
 ) -> int:
     from scriptexec.container.run import run_program
 
     spec = load_spec(spec_path, project.relative(spec_path))
-    return run_program(project, spec, web=web, local=local, env_file=env_file, on_output=console.line)
+    return run_program(
+        project, spec, web=web, local=local, env_file=env_file, on_output=console.line
+    )

@@ -29,7 +29,13 @@ def validate_specs(*, paths: list[Path], root: Path) -> tuple[list[Problem], int
             # build/<name>/ and the image tag are per name: two specs cannot share one.
             line, col = spec.doc.pos(("name",))
             problems.append(
-                Problem(display, line, col, "name", f"name '{spec.name}' is also used by {names[spec.name]}")
+                Problem(
+                    display,
+                    line,
+                    col,
+                    "name",
+                    f"name '{spec.name}' is also used by {names[spec.name]}",
+                )
             )
         names[spec.name] = display
     return problems, len(paths)

@@ -27,7 +27,19 @@ from scriptexec.ui import Console
 
 # Files editors write beside the real one while saving: swap files, backups, vim's 4913
 # probe, emacs lock files, atomic-save temporaries.
-EDITOR_NOISE = ("*.swp", "*.swx", "*.swo", "*~", "4913", ".#*", "#*#", "*.tmp", "*.kate-swp", ".*.tmp", "*.part")
+EDITOR_NOISE = (
+    "*.swp",
+    "*.swx",
+    "*.swo",
+    "*~",
+    "4913",
+    ".#*",
+    "#*#",
+    "*.tmp",
+    "*.kate-swp",
+    ".*.tmp",
+    "*.part",
+)
 IGNORED_DIRS = ("build", ".scriptexec", ".git", "__pycache__", ".venv")
 
 
@@ -85,7 +97,9 @@ class Watcher:
             dirs.add(templates)
         # Keep only the outermost directories: watches are recursive.
         ordered = sorted(dirs, key=lambda d: len(d.parts))
-        return [d for i, d in enumerate(ordered) if not any(d.is_relative_to(o) for o in ordered[:i])]
+        return [
+            d for i, d in enumerate(ordered) if not any(d.is_relative_to(o) for o in ordered[:i])
+        ]
 
     def relevant(self, path: str) -> bool:
         if is_noise(path):
@@ -119,7 +133,9 @@ class Watcher:
         observer.start()
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         names = ", ".join(self.project.relative(d) for d in self.watched_dirs())
-        self.console.line(f"watching {names} (debounce {int(self.debounce * 1000)} ms); Ctrl-C to stop")
+        self.console.line(
+            f"watching {names} (debounce {int(self.debounce * 1000)} ms); Ctrl-C to stop"
+        )
         try:
             self._rebuild(set(self.specs()), "start")
             self._loop()
@@ -195,7 +211,11 @@ class Watcher:
                 started = time.monotonic()
                 stamp = time.strftime("%H:%M:%S")
                 for path in stale:
-                    self.console.line(self.console.style(f"[{stamp}] rebuilding {self.project.relative(path)} ({why})", "bold"))
+                    self.console.line(
+                        self.console.style(
+                            f"[{stamp}] rebuilding {self.project.relative(path)} ({why})", "bold"
+                        )
+                    )
                 reports = []
                 try:
                     for path in stale:
@@ -213,17 +233,23 @@ class Watcher:
             raise
 
     def _summarise(self, reports: list[SpecReport], paths: list[Path], seconds: float) -> None:
-        for path, report in zip(paths, reports):
+        for path, report in zip(paths, reports, strict=False):
             name = report.name or report.path
             if report.error is not None:
                 self.failed[path] = {str(path.resolve())} | self._known_deps(path)
                 kind = "invalid" if isinstance(report.error, SpecError) else "failed"
-                self.console.line(self.console.style(f"{name}: {kind}; last good outputs kept, watching for a fix", "red"))
+                self.console.line(
+                    self.console.style(
+                        f"{name}: {kind}; last good outputs kept, watching for a fix", "red"
+                    )
+                )
                 continue
             self.failed.pop(path, None)
             ran = [s.stage for s in report.stages if s.state == "ran"]
             summary = ", ".join(ran) if ran else "nothing (already up to date)"
-            self.console.line(self.console.style(f"{name}: rebuilt in {seconds:.2f} s: {summary}", "green"))
+            self.console.line(
+                self.console.style(f"{name}: rebuilt in {seconds:.2f} s: {summary}", "green")
+            )
             if self.run_program and ran:
                 self._restart(path)
 
@@ -252,12 +278,18 @@ class Watcher:
 
         def target() -> None:
             try:
-                code = run_program(self.project, spec, web=web, local=self.local, env_file=None,
-                                   on_output=lambda line: self.console.line(f"  {spec.name} | {line}"),
-                                   stop=running.stop)
+                code = run_program(
+                    self.project,
+                    spec,
+                    web=web,
+                    local=self.local,
+                    env_file=None,
+                    on_output=lambda line: self.console.line(f"  {spec.name} | {line}"),
+                    stop=running.stop,
+                )
                 if not running.stop.is_set():
                     self.console.line(f"{spec.name}: program exited with {code}")
-            except Exception as exc:  # noqa: BLE001 - reported, and watching goes on
+            except Exception as exc:
                 self.console.error(f"{spec.name}: cannot run the program: {exc}")
 
         running.thread = threading.Thread(target=target, daemon=True, name=f"run-{spec.name}")
@@ -293,6 +325,13 @@ def watch_specs(
     local: bool,
     with_image: bool,
 ) -> int:
-    watcher = Watcher(project, console, paths, debounce_ms=debounce_ms, run_program=run_program,
-                      local=local, with_image=with_image)
+    watcher = Watcher(
+        project,
+        console,
+        paths,
+        debounce_ms=debounce_ms,
+        run_program=run_program,
+        local=local,
+        with_image=with_image,
+    )
     return watcher.run()

@@ -125,7 +125,9 @@ class Cache:
 
     # -- garbage collection ---------------------------------------------------------------
 
-    def gc(self, *, max_size: int | None, older_than: float | None, keep: set[str]) -> tuple[int, int]:
+    def gc(
+        self, *, max_size: int | None, older_than: float | None, keep: set[str]
+    ) -> tuple[int, int]:
         """Drop records unused for `older_than` seconds, then the oldest until under
         `max_size` bytes; records whose keys are in `keep` (the lock's) stay. Then drop blobs
         no remaining record refers to. Returns (files removed, bytes freed)."""
@@ -148,7 +150,7 @@ class Cache:
         sizes: dict[Path, int] = {}
         for _, path, _ in alive:
             record = self.get_record(path.stem)
-            for digest in (record.files.values() if record else ()):
+            for digest in record.files.values() if record else ():
                 referenced[digest] = referenced.get(digest, 0) + 1
         total = sum(p.stat().st_size for p in (self.root / "blobs").glob("*/*"))
         if max_size is not None:
@@ -161,7 +163,7 @@ class Cache:
                 self._remove(path)
                 removed += 1
                 alive.remove(next(a for a in alive if a[1] == path))
-                for digest in (record.files.values() if record else ()):
+                for digest in record.files.values() if record else ():
                     referenced[digest] -= 1
                     if referenced[digest] == 0:
                         blob = self._blob_path(digest)

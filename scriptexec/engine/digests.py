@@ -34,8 +34,7 @@ class FileDigests:
 
     def __init__(self, known: dict[str, Any] | None = None) -> None:
         self._known: dict[str, tuple[Signature, str]] = {
-            p: (tuple(v[0]), v[1])  # type: ignore[misc]
-            for p, v in (known or {}).items()
+            p: (tuple(v[0]), v[1]) for p, v in (known or {}).items()
         }
         self._lock = threading.Lock()
         self.touched: dict[str, Signature] = {}  # files read since creation: path -> signature
@@ -88,7 +87,5 @@ class FileDigests:
         now = time.time_ns()
         with self._lock:
             return {
-                p: [list(sig), d]
-                for p, (sig, d) in self._known.items()
-                if now - sig[0] > RACY_NS
+                p: [list(sig), d] for p, (sig, d) in self._known.items() if now - sig[0] > RACY_NS
             }

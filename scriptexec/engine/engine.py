@@ -88,7 +88,9 @@ Listener = Callable[[SpecReport, StageReport | None], None]
 
 
 class Engine:
-    def __init__(self, project: Project, warn: Callable[[str], None], cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self, project: Project, warn: Callable[[str], None], cancel: threading.Event | None = None
+    ) -> None:
         self.project = project
         self.warn = warn
         self.cancel = cancel or threading.Event()
@@ -172,7 +174,7 @@ class Engine:
 
                 try:
                     self._images = images_by_key()
-                except Exception as exc:  # noqa: BLE001 - any engine trouble means "no images"
+                except Exception as exc:
                     self.warn_once_engine(exc)
                     self._images = {}
             return self._images
@@ -215,7 +217,9 @@ class Engine:
         except OSError as exc:
             from scriptexec.errors import Problem
 
-            raise SpecError([Problem(display, 1, 1, "", f"cannot read file: {exc.strerror}")]) from None
+            raise SpecError(
+                [Problem(display, 1, 1, "", f"cannot read file: {exc.strerror}")]
+            ) from None
         if len(raw) > MAX_SPEC_BYTES:
             from scriptexec.spec.model import load_spec
 
@@ -245,7 +249,8 @@ class Engine:
             if req.mode != "build":
                 continue
             failure: BaseException | None = None
-            for plan, (outcome, state, seconds) in zip(planned, self._obtain_all(planned, spec, req, results)):
+            outcomes = self._obtain_all(planned, spec, req, results)
+            for plan, (outcome, state, seconds) in zip(planned, outcomes, strict=True):
                 name = plan.stage.name
                 if isinstance(outcome, EngineUnavailableError):
                     self._emit(report, listener, StageReport(name, "skipped", str(outcome)))
@@ -294,7 +299,9 @@ class Engine:
         blocked = [u for u in stage.reads if u in unknown]
         if blocked:
             unknown.add(name)
-            self._emit(report, listener, StageReport(name, "stale", f"waits on {', '.join(blocked)}"))
+            self._emit(
+                report, listener, StageReport(name, "stale", f"waits on {', '.join(blocked)}")
+            )
             return None
         try:
             with self.project.digests.recording() as touched:
@@ -336,7 +343,9 @@ class Engine:
         def one(plan: _Planned) -> tuple[Any, str, float]:
             started = time.monotonic()
             try:
-                result, state = self._obtain(plan.stage, spec, plan.key, plan.reason, req, results, plan.touched)
+                result, state = self._obtain(
+                    plan.stage, spec, plan.key, plan.reason, req, results, plan.touched
+                )
                 return result, state, time.monotonic() - started
             except (ScriptexecError, KeyboardInterrupt) as exc:
                 return exc, "failed", time.monotonic() - started
@@ -393,7 +402,9 @@ class Engine:
             if files is not None:
                 self.cache.touch(key)
                 return StageResult(files, record.meta), "cached"
-        if req.frozen and stage.needs_llm(spec):
+        # A stage that caches its LLM work piece by piece (generate, per step) checks
+        # --frozen itself, so it can still re-render from cached pieces.
+        if req.frozen and stage.needs_llm(spec) and not getattr(stage, "frozen_aware", False):
             raise FrozenError(
                 f"{spec.display}: stage {stage.name} needs the LLM ({reason or 'not cached'}); "
                 "--frozen builds only from scriptexec.lock and the cache"
@@ -405,12 +416,18 @@ class Engine:
                 f"{self.project.relative(Path(moved[0]))} changed while {stage.name} ran; "
                 "nothing was recorded: run the build again"
             )
-        files = {f: self.cache.put_blob(d) for f, d in result.files.items()}
-        self.cache.put_record(key, StageRecord(files, result.meta))
+        blobs = {f: self.cache.put_blob(d) for f, d in result.files.items()}
+        self.cache.put_record(key, StageRecord(blobs, result.meta))
         return result, "ran"
 
     def _obtain_image(
-        self, stage: Any, spec: Spec, key: str, req: Request, results: dict[str, StageResult], forced: bool
+        self,
+        stage: Any,
+        spec: Spec,
+        key: str,
+        req: Request,
+        results: dict[str, StageResult],
+        forced: bool,
     ) -> tuple[StageResult, str]:
         if not forced and key in self.images():
             return StageResult({}, {"image": self.images()[key]}), "cached"
@@ -453,7 +470,9 @@ class Engine:
         deps: dict[str, Any],
         published: dict[str, Any],
     ) -> None:
-        if spec_sig is None or any(s.state in ("failed", "skipped") and s.stage != "image" for s in report.stages):
+        if spec_sig is None or any(
+            s.state in ("failed", "skipped") and s.stage != "image" for s in report.stages
+        ):
             return
         image = next((s for s in report.stages if s.stage == "image"), None)
         image_key = None
@@ -497,7 +516,9 @@ class Engine:
                 self.state.save(self.project.digests.export(), self.project.lock_path)
         return reports
 
-    def _run_parallel(self, paths: list[Path], req: Request, listener: Listener) -> list[SpecReport]:
+    def _run_parallel(
+        self, paths: list[Path], req: Request, listener: Listener
+    ) -> list[SpecReport]:
         reports: dict[Path, SpecReport] = {}
         pending = list(paths)
         failed = False

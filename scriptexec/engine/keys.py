@@ -17,6 +17,7 @@ def canonical_json(value: Any) -> bytes:
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
 
+
 # Bump when the layout of the key material changes, so every old key becomes a miss.
 FORMAT_VERSION = 1
 

@@ -79,7 +79,9 @@ class LockFile:
             if not isinstance(specs, dict):
                 raise TypeError("no 'specs' mapping")
             for name, entry in specs.items():
-                stages = {s: StageEntry.from_dict(e) for s, e in (entry.get("stages") or {}).items()}
+                stages = {
+                    s: StageEntry.from_dict(e) for s, e in (entry.get("stages") or {}).items()
+                }
                 self.specs[str(name)] = {"spec": entry.get("spec"), "stages": stages}
         except (yaml.YAMLError, TypeError, KeyError, ValueError, AttributeError) as exc:
             self.warn(f"{self.path.name} is corrupt ({exc}); ignoring it: stages are re-checked")
@@ -130,6 +132,8 @@ class LockFile:
                 },
             }
             dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-            text = yaml.dump(body, Dumper=dumper, sort_keys=True, default_flow_style=False, width=100)
+            text = yaml.dump(
+                body, Dumper=dumper, sort_keys=True, default_flow_style=False, width=100
+            )
             atomic_write(self.path, (HEADER + text).encode("utf-8"))
             self.dirty = False

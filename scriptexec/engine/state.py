@@ -40,11 +40,11 @@ class SpecState:
     def from_json(cls, d: dict[str, Any]) -> SpecState:
         return cls(
             d["name"],
-            tuple(d["spec_sig"]),  # type: ignore[arg-type]
+            tuple(d["spec_sig"]),
             d["source_digest"],
             d["options"],
-            {k: tuple(v) if v else None for k, v in d["deps"].items()},  # type: ignore[misc]
-            {k: tuple(v) for k, v in d["outputs"].items()},  # type: ignore[misc]
+            {k: tuple(v) if v else None for k, v in d["deps"].items()},
+            {k: tuple(v) for k, v in d["outputs"].items()},
             d.get("image_key"),
             d.get("llm"),
         )
@@ -66,7 +66,7 @@ class BuildState:
             return cls(
                 path,
                 raw.get("digests", {}),
-                tuple(raw["lock_sig"]) if raw.get("lock_sig") else None,  # type: ignore[arg-type]
+                tuple(raw["lock_sig"]) if raw.get("lock_sig") else None,
                 {k: SpecState.from_json(v) for k, v in raw.get("specs", {}).items()},
             )
         except FileNotFoundError:

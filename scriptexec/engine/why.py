@@ -31,7 +31,7 @@ def describe_input(name: str, spec: Spec, project: Any) -> tuple[str, str]:
     """(what, where): ("compute.dscr", " (specs/dscr.yaml:23)")."""
     kind, _, rest = name.partition(":")
     if name.startswith("spec."):
-        path = name[len("spec."):]
+        path = name[len("spec.") :]
         parts = path.split(".")
         line = spec.doc.pos(tuple(parts))[0] if _declared(spec, parts) else None
         return path, f" ({spec.display}:{line})" if line else ""

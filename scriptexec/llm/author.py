@@ -48,8 +48,12 @@ def _fields_before(spec: Spec, step_name: str) -> dict[str, str]:
 
 def _examples(spec: Spec) -> list[dict[str, Any]]:
     return [
-        {"name": c["name"], "given": c["given"], "parameters": c["parameters"],
-         "expect": {k: v for k, v in c["expect"].items() if v is not None}}
+        {
+            "name": c["name"],
+            "given": c["given"],
+            "parameters": c["parameters"],
+            "expect": {k: v for k, v in c["expect"].items() if v is not None},
+        }
         for c in spec.canonical["checks"]
     ]
 
@@ -93,9 +97,14 @@ class _Author:
     def _context(self, step: dict[str, Any]) -> dict[str, Any]:
         c = self.spec.canonical
         return {
-            "task": c["title"], "title": c["title"], "name": step["name"], "do": step["do"],
-            "signature": signature(step), "fields": _fields_before(self.spec, step["name"]),
-            "parameters": c["parameters"], "produces": step["produces"],
+            "task": c["title"],
+            "title": c["title"],
+            "name": step["name"],
+            "do": step["do"],
+            "signature": signature(step),
+            "fields": _fields_before(self.spec, step["name"]),
+            "parameters": c["parameters"],
+            "produces": step["produces"],
             "examples": _examples(self.spec),
         }
 
@@ -108,7 +117,8 @@ class _Author:
         messages, _ = prompt_messages(self.project, prompt, **self._context(step), **extra)
         self.calls += 1
         reply: str = self.provider.chat(
-            messages, cancel=self.ctx.cancel,
+            messages,
+            cancel=self.ctx.cancel,
             on_progress=progress_callback(self.ctx, f"step {step['name']}"),
         )
         try:
@@ -148,28 +158,39 @@ class _Author:
         meta["llm"]["calls"] = self.calls
         return codes, meta
 
-    def _verify_and_repair(self, steps: dict[str, Any], codes: dict[str, str], fresh: list[str]) -> None:
+    def _verify_and_repair(
+        self, steps: dict[str, Any], codes: dict[str, str], fresh: list[str]
+    ) -> None:
         attempts = int(self.spec.canonical["generator"]["max_attempts"])
         for attempt in range(1, attempts + 1):
             errors = self._verify(codes)
             for name in fresh:
-                self._log(attempt, name, None, codes[name], errors.get(name, []) + errors.get("*", []))
+                self._log(
+                    attempt, name, None, codes[name], errors.get(name, []) + errors.get("*", [])
+                )
             if not errors:
                 return
             blamed = [n for n in fresh if n in errors] or (fresh if "*" in errors else [])
             if not blamed:
                 shown = "\n".join(e for errs in errors.values() for e in errs)
-                raise BuildError(f"{self.spec.display}: the program fails outside the LLM's code:\n{shown}")
+                raise BuildError(
+                    f"{self.spec.display}: the program fails outside the LLM's code:\n{shown}"
+                )
             if attempt == attempts:
-                shown = "\n".join(f"  {e}" for n in blamed for e in errors.get(n, []) + errors.get("*", []))
+                shown = "\n".join(
+                    f"  {e}" for n in blamed for e in errors.get(n, []) + errors.get("*", [])
+                )
                 raise LLMError(
-                    f"{self.spec.display}: the LLM's code for {', '.join(blamed)} still fails after "
+                    f"{self.spec.display}: the LLM's code for {', '.join(blamed)} still fails "
+                    "after "
                     f"{attempts} attempts:\n{shown}\nevery attempt is logged in "
                     f"{self.project.relative(self.log_dir)}"
                 )
             for name in blamed:
                 reply, codes[name] = self._ask(
-                    "repair", steps[name], code=codes[name],
+                    "repair",
+                    steps[name],
+                    code=codes[name],
                     errors=errors.get(name, []) + errors.get("*", []),
                 )
                 self._log(attempt + 1, name, reply, codes[name], [])
@@ -183,15 +204,20 @@ class _Author:
         from scriptexec.stages.validate import threshold
 
         files = render_program(program_model(self.spec, codes), self.project)
-        spans = _function_spans(files.get("app.py", b""), self.spec)
+        spans = _function_spans(files.get("steps.py", b""), self.spec)
         errors: dict[str, list[str]] = {}
         report = check_program(files, threshold=threshold(self.spec))
         if not report.passed:
             for issue in report.issues:
                 if getattr(issue, "severity", "") == "info":
                     continue
-                owner = next((n for n, (a, b) in spans.items() if a <= issue.line <= b), "*")
-                errors.setdefault(owner, []).append(f"{issue.code}: {issue.message} (line {issue.line})")
+                in_steps = issue.file == "steps.py"
+                owner = next(
+                    (n for n, (a, b) in spans.items() if in_steps and a <= issue.line <= b), "*"
+                )
+                errors.setdefault(owner, []).append(
+                    f"{issue.code}: {issue.message} (line {issue.line})"
+                )
         if errors:
             return errors
         c = self.spec.canonical
@@ -200,8 +226,12 @@ class _Author:
             for name, data in files.items():
                 atomic_write(program / name, data)
             result = run_checks(
-                program, c["checks"], input_declarations(c), workdir=Path(tmp) / "work",
-                cancel=self.ctx.cancel, progress=self.ctx.progress,
+                program,
+                c["checks"],
+                input_declarations(c),
+                workdir=Path(tmp) / "work",
+                cancel=self.ctx.cancel,
+                progress=self.ctx.progress,
             )
         produced = {f: s["name"] for s in c["steps"] for f in s["produces"]}
         for failed in result.failed:
@@ -219,7 +249,9 @@ class _Author:
                 errors.setdefault(owner, []).append(f'check "{failed.name}" failed:\n{text}')
         return errors
 
-    def _log(self, attempt: int, step: str, reply: str | None, code: str, errors: list[str]) -> None:
+    def _log(
+        self, attempt: int, step: str, reply: str | None, code: str, errors: list[str]
+    ) -> None:
         entry = {"attempt": attempt, "step": step, "code": code, "errors": errors}
         if reply is not None:
             entry["reply"] = reply
@@ -227,12 +259,12 @@ class _Author:
         atomic_write(self.log_dir / name, json.dumps(entry, indent=2).encode("utf-8"))
 
 
-def _function_spans(app: bytes, spec: Spec) -> dict[str, tuple[int, int]]:
+def _function_spans(steps_module: bytes, spec: Spec) -> dict[str, tuple[int, int]]:
     from scriptexec.codegen.model import step_function_name
 
     names = {step_function_name(s["name"]): s["name"] for s in spec.canonical["steps"]}
     try:
-        tree = ast.parse(app)
+        tree = ast.parse(steps_module)
     except SyntaxError:
         return {}
     return {

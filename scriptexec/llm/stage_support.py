@@ -17,7 +17,11 @@ from scriptexec.resources import schema_path
 from scriptexec.spec.model import Spec
 from scriptexec.stages.base import StageContext
 
-PROMPTS = {"analyze": ("system", "analyze"), "plan": ("system", "plan"), "generate": ("system", "step", "repair")}
+PROMPTS = {
+    "analyze": ("system", "analyze"),
+    "plan": ("system", "plan"),
+    "generate": ("system", "step", "repair"),
+}
 
 
 def _generator(spec: Spec) -> dict[str, Any]:
@@ -32,7 +36,9 @@ def current_model_digest(generator: dict[str, Any], project: Any) -> str:
 
 def model_digest(spec: Spec, project: Any) -> str:
     """The digest from the server; offline (--check, --frozen) or unreachable, the locked one."""
-    locked = project.locked_model_digest(spec.name) if hasattr(project, "locked_model_digest") else None
+    locked = (
+        project.locked_model_digest(spec.name) if hasattr(project, "locked_model_digest") else None
+    )
     if project.options.offline:
         if locked is None:
             raise LLMError(
@@ -44,7 +50,10 @@ def model_digest(spec: Spec, project: Any) -> str:
     except ScriptexecError as exc:
         if locked is None:
             raise
-        project.warn(f"{spec.name}: cannot ask the LLM server for the model digest ({exc}); using the locked one")
+        project.warn(
+            f"{spec.name}: cannot ask the LLM server for the model digest ({exc}); "
+            "using the locked one"
+        )
         return str(locked)
 
 
@@ -81,7 +90,13 @@ def _schema(name: str) -> dict[str, Any]:
 
 def llm_meta(spec: Spec, project: Any) -> dict[str, Any]:
     gen = _generator(spec)
-    return {"llm": {"provider": gen["provider"], "model": gen["model"], "model_digest": model_digest(spec, project)}}
+    return {
+        "llm": {
+            "provider": gen["provider"],
+            "model": gen["model"],
+            "model_digest": model_digest(spec, project),
+        }
+    }
 
 
 def provider_for(ctx: StageContext) -> Any:
@@ -94,19 +109,30 @@ def progress_callback(ctx: StageContext, what: str) -> Any:
     return lambda n: ctx.progress(f"{ctx.spec.name}: {what}: {n} tokens received")
 
 
-def ask_analysis(ctx: StageContext, declared: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def ask_analysis(
+    ctx: StageContext, declared: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     from scriptexec.llm.prompts import prompt_messages
     from scriptexec.llm.structured import ask_json
 
     c = ctx.spec.canonical
     schema = _schema("analysis")
     messages, _ = prompt_messages(
-        ctx.project, "analyze", title=c["title"], description=c["description"],
-        declared=declared, schema=schema, task=c["title"],
+        ctx.project,
+        "analyze",
+        title=c["title"],
+        description=c["description"],
+        declared=declared,
+        schema=schema,
+        task=c["title"],
     )
     answer = ask_json(
-        provider_for(ctx), messages, schema, attempts=c["generator"]["max_attempts"],
-        cancel=ctx.cancel, on_progress=progress_callback(ctx, "analysis"),
+        provider_for(ctx),
+        messages,
+        schema,
+        attempts=c["generator"]["max_attempts"],
+        cancel=ctx.cancel,
+        on_progress=progress_callback(ctx, "analysis"),
     )
     return answer, llm_meta(ctx.spec, ctx.project)
 
@@ -120,11 +146,21 @@ def ask_plan(
     c = ctx.spec.canonical
     schema = _schema("plan")
     messages, _ = prompt_messages(
-        ctx.project, "plan", title=c["title"], description=c["description"],
-        analysis=analysis, declared=declared, schema=schema, task=c["title"],
+        ctx.project,
+        "plan",
+        title=c["title"],
+        description=c["description"],
+        analysis=analysis,
+        declared=declared,
+        schema=schema,
+        task=c["title"],
     )
     answer = ask_json(
-        provider_for(ctx), messages, schema, attempts=c["generator"]["max_attempts"],
-        cancel=ctx.cancel, on_progress=progress_callback(ctx, "plan"),
+        provider_for(ctx),
+        messages,
+        schema,
+        attempts=c["generator"]["max_attempts"],
+        cancel=ctx.cancel,
+        on_progress=progress_callback(ctx, "plan"),
     )
     return answer, llm_meta(ctx.spec, ctx.project)

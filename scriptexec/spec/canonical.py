@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from scriptexec.engine.keys import canonical_json  # noqa: F401 - re-exported
-
 from scriptexec.spec.schema_check import spec_schema
 from scriptexec.spec.semantics import Resolved, field_type
 
@@ -20,7 +19,7 @@ def _props(*path: str) -> dict[str, Any]:
     node: dict[str, Any] = spec_schema()
     for key in path:
         node = node["properties"][key] if key != "*" else node["additionalProperties"]
-    return node["properties"]  # type: ignore[no-any-return]
+    return node["properties"]
 
 
 def _defaults(section: dict[str, Any] | None, *schema_path: str) -> dict[str, Any]:

@@ -17,7 +17,9 @@ def discover(paths: list[str], root: Path) -> list[Path]:
     if not paths:
         default = root / DEFAULT_DIR
         if not default.is_dir():
-            raise UsageError(f"no {DEFAULT_DIR}/ directory in {root}; name a spec file or directory")
+            raise UsageError(
+                f"no {DEFAULT_DIR}/ directory in {root}; name a spec file or directory"
+            )
         paths = [str(default)]
     found: list[Path] = []
     for raw in paths:
@@ -33,7 +35,7 @@ def discover(paths: list[str], root: Path) -> list[Path]:
 
 
 def _walk(top: Path) -> list[Path]:
-    out = []
+    out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(SPEC_SUFFIXES))

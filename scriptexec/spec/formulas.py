@@ -11,6 +11,7 @@ conditions want booleans, ordering comparisons want numbers.
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -153,7 +154,7 @@ class _Checker:
             what = {"number": "a number", "integer": "a number", "string": "text"}.get(got, got)
             self.issue(node, f"{what} used as a boolean in {role}", "compare it, e.g. x > 0")
 
-    def infer(self, node: ast.expr) -> Type | None:  # noqa: C901 - one branch per node type
+    def infer(self, node: ast.expr) -> Type | None:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
                 return "boolean"
@@ -244,7 +245,7 @@ class _Checker:
         operands = [node.left, *node.comparators]
         types = [self.infer(o) for o in operands]
         for op, (a, b), (ta, tb) in zip(
-            node.ops, zip(operands, operands[1:]), zip(types, types[1:])
+            node.ops, itertools.pairwise(operands), itertools.pairwise(types), strict=True
         ):
             if isinstance(op, _ORDERING):
                 for operand, t in ((a, ta), (b, tb)):
@@ -267,8 +268,11 @@ class _Checker:
             self.issue(node, "functions take plain positional arguments")
             return None
         fname, nargs = node.func.id, len(node.args)
-        if self.aggregate_context and fname in AGGREGATES and nargs <= 1 and not (
-            fname in SCALAR_FUNCTIONS and nargs >= 2
+        if (
+            self.aggregate_context
+            and fname in AGGREGATES
+            and nargs <= 1
+            and not (fname in SCALAR_FUNCTIONS and nargs >= 2)
         ):
             return self.aggregate(node, fname)
         if fname in SCALAR_FUNCTIONS:
@@ -356,7 +360,6 @@ class _Compiler(ast.NodeTransformer):
             func: ast.expr = ast.Attribute(ast.Name("math", ast.Load()), fname, ast.Load())
             return ast.Call(func, args, [])
         return ast.Call(ast.Name(fname, ast.Load()), args, [])
-
 
 
 def dependency_order(

@@ -145,10 +145,8 @@ def _best_branch(error: Any) -> Any:
     import jsonschema.exceptions
 
     def instance_type_fits(e: Any) -> bool:
-        t = e.schema.get("type") if isinstance(e.schema, dict) else None
-        if t is None or e.validator != "type":
-            return True
-        return False
+        # A branch that failed on "type" was meant for another kind of value.
+        return bool(e.validator != "type")
 
     candidates = [e for e in error.context if instance_type_fits(e)] or list(error.context)
     return jsonschema.exceptions.best_match(candidates) or error

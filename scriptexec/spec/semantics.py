@@ -161,9 +161,7 @@ class _Analyzer:
             self.problem((*base, "records"), "'records' only applies to json and http")
         loc = spec.get("location")
         if fmt == "postgres" and loc is not None:
-            self.problem(
-                (*base, "location"), "postgres inputs read DATABASE_URL, not a location"
-            )
+            self.problem((*base, "location"), "postgres inputs read DATABASE_URL, not a location")
         if fmt == "http" and isinstance(loc, str) and not loc.startswith(("http://", "https://")):
             self.problem(
                 (*base, "location"), "an http input's location must be an http(s) URL", value=True
@@ -171,7 +169,9 @@ class _Analyzer:
         if fmt in ("csv", "json", "sqlite") and isinstance(loc, str) and "://" in loc:
             self.problem((*base, "location"), f"a {fmt} location is a file path", value=True)
 
-    def _repeat(self, iname: str, spec: dict[str, Any], repeat: dict[str, Any], joined: bool) -> None:
+    def _repeat(
+        self, iname: str, spec: dict[str, Any], repeat: dict[str, Any], joined: bool
+    ) -> None:
         path: Path_ = ("inputs", iname, "repeat")
         if joined:
             self.problem(path, "only the row source can repeat its rows")
@@ -205,16 +205,28 @@ class _Analyzer:
             default, lo, hi = spec.get("default"), spec.get("min"), spec.get("max")
             if typ == "boolean":
                 if not isinstance(default, bool) and default is not None:
-                    self.problem((*path, "default"), "the default of a boolean parameter must be true or false", value=True)
+                    self.problem(
+                        (*path, "default"),
+                        "the default of a boolean parameter must be true or false",
+                        value=True,
+                    )
                 for key in ("min", "max", "step"):
                     if key in spec:
                         self.problem((*path, key), f"a boolean parameter has no {key}")
                 continue
             if isinstance(default, bool):
-                self.problem((*path, "default"), f"the default of this {typ} parameter must be a number", value=True)
+                self.problem(
+                    (*path, "default"),
+                    f"the default of this {typ} parameter must be a number",
+                    value=True,
+                )
                 continue
             if typ == "integer" and isinstance(default, float) and not default.is_integer():
-                self.problem((*path, "default"), "the default of an integer parameter must be a whole number", value=True)
+                self.problem(
+                    (*path, "default"),
+                    "the default of an integer parameter must be a whole number",
+                    value=True,
+                )
             nums = [v for v in (lo, hi, default) if isinstance(v, int | float)]
             if len(nums) != len([v for v in (lo, hi, default) if v is not None]):
                 continue
@@ -222,9 +234,13 @@ class _Analyzer:
                 self.problem((*path, "min"), f"min {lo} is above max {hi}", value=True)
             if isinstance(default, int | float):
                 if lo is not None and default < lo:
-                    self.problem((*path, "default"), f"default {default} is below min {lo}", value=True)
+                    self.problem(
+                        (*path, "default"), f"default {default} is below min {lo}", value=True
+                    )
                 if hi is not None and default > hi:
-                    self.problem((*path, "default"), f"default {default} is above max {hi}", value=True)
+                    self.problem(
+                        (*path, "default"), f"default {default} is above max {hi}", value=True
+                    )
 
     # -- formulas -----------------------------------------------------------------------
 
@@ -312,7 +328,9 @@ class _Analyzer:
                     self.r.scope[pname] = Symbol("field", ptype)
 
     def summary(self) -> None:
-        self.r.summary = self._aggregates(("summary",), _dict(self.data.get("summary")), declare=True)
+        self.r.summary = self._aggregates(
+            ("summary",), _dict(self.data.get("summary")), declare=True
+        )
         groups = _dict(self.data.get("groups"))
         if not groups:
             return
@@ -321,12 +339,19 @@ class _Analyzer:
             path: Path_ = ("groups", "by") if isinstance(by, str) else ("groups", "by", i)
             sym = self.r.scope.get(f) if isinstance(f, str) else None
             if sym is None or sym.kind != "field":
-                self.problem(path, f"unknown row field '{f}'", did_you_mean(str(f), self._row_names()), value=True)
+                self.problem(
+                    path,
+                    f"unknown row field '{f}'",
+                    did_you_mean(str(f), self._row_names()),
+                    value=True,
+                )
         self.r.group_summary = self._aggregates(
             ("groups", "summary"), _dict(groups.get("summary")), declare=False
         )
 
-    def _aggregates(self, base: Path_, items: dict[str, Any], *, declare: bool) -> dict[str, Checked]:
+    def _aggregates(
+        self, base: Path_, items: dict[str, Any], *, declare: bool
+    ) -> dict[str, Checked]:
         """Check summary-like formulas. Inside an aggregate, names are row fields and
         parameters; outside, parameters and the other values of this block. Group values
         have a namespace of their own (a group's `order_value` may sum the field
@@ -340,7 +365,11 @@ class _Analyzer:
                 if not self.declare(name, path):
                     continue
             elif name in scope or name in formulas.RESERVED or keyword.iskeyword(name):
-                self.problem(path, f"name '{name}' is already used by {dotted(self.owner.get(name, ('parameters', name)))}")
+                self.problem(
+                    path,
+                    f"name '{name}' is already used by "
+                    f"{dotted(self.owner.get(name, ('parameters', name)))}",
+                )
                 continue
             scope[name] = Symbol("summary", "number")
             names.append(name)
@@ -359,7 +388,9 @@ class _Analyzer:
             {n: frozenset(r for r in c.refs if r in names) for n, c in parsed.items()}
         )
         for cycle in cycles:
-            self.problem((*base, cycle[0]), "values depend on each other in a cycle: " + " -> ".join(cycle))
+            self.problem(
+                (*base, cycle[0]), "values depend on each other in a cycle: " + " -> ".join(cycle)
+            )
         if declare:
             for name, checked in parsed.items():
                 self.r.scope[name] = Symbol("summary", checked.type)
@@ -379,11 +410,15 @@ class _Analyzer:
             for key in ("x", "y"):
                 f = chart.get(key)
                 if isinstance(f, str) and f not in rows:
-                    self.problem((*base, key), f"unknown row field '{f}'", did_you_mean(f, rows), value=True)
+                    self.problem(
+                        (*base, key), f"unknown row field '{f}'", did_you_mean(f, rows), value=True
+                    )
             y = chart.get("y")
             sym = self.r.scope.get(y) if isinstance(y, str) else None
             if sym is not None and sym.type not in formulas.NUMERIC:
-                self.problem((*base, "y"), f"'{y}' is {sym.type}; a chart plots numbers", value=True)
+                self.problem(
+                    (*base, "y"), f"'{y}' is {sym.type}; a chart plots numbers", value=True
+                )
             t = chart.get("threshold")
             if isinstance(t, str):
                 tsym = self.r.scope.get(t)
@@ -413,14 +448,22 @@ class _Analyzer:
             base: Path_ = ("checks", i)
             for iname, given_rows in _dict(check.get("given")).items():
                 if iname not in inputs:
-                    self.problem((*base, "given", iname), f"unknown input '{iname}'", did_you_mean(iname, inputs))
+                    self.problem(
+                        (*base, "given", iname),
+                        f"unknown input '{iname}'",
+                        did_you_mean(iname, inputs),
+                    )
                     continue
                 fields = _dict(_dict(inputs[iname]).get("fields"))
                 for j, row in enumerate(_list(given_rows)):
                     for key, value in _dict(row).items():
                         path: Path_ = (*base, "given", iname, j, key)
                         if key not in fields:
-                            self.problem(path, f"unknown field '{key}' of input '{iname}'", did_you_mean(key, fields))
+                            self.problem(
+                                path,
+                                f"unknown field '{key}' of input '{iname}'",
+                                did_you_mean(key, fields),
+                            )
                             continue
                         self._value_type(path, value, field_type(fields[key]))
             for pname, value in _dict(check.get("parameters")).items():

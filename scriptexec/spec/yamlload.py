@@ -30,7 +30,8 @@ class Located:
     data: Any
     # path -> (line, col) of the key (mapping entries) or the item (sequence entries), 1-based
     key_pos: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    # path -> (line, col, style) of the value; style is the YAML scalar style ('', '"', "'", '|', '>')
+    # path -> (line, col, style) of the value; style is the YAML scalar style:
+    # '' plain, '"' or "'" quoted, '|' or '>' block
     value_pos: dict[Path_, tuple[int, int, str]] = field(default_factory=dict)
 
     def pos(self, path: Path_) -> tuple[int, int]:
@@ -142,7 +143,9 @@ def load_yaml(text: str, display: str) -> tuple[Located | None, list[Problem]]:
     except yaml.YAMLError as exc:
         return None, [Problem(display, 1, 1, "", f"YAML error: {str(exc).splitlines()[0]}")]
     except RecursionError:
-        return None, [Problem(display, 1, 1, "", f"document is nested too deeply (limit {MAX_DEPTH})")]
+        return None, [
+            Problem(display, 1, 1, "", f"document is nested too deeply (limit {MAX_DEPTH})")
+        ]
     finally:
         loader.dispose()
     if root is None:
@@ -196,8 +199,9 @@ class _Builder:
             items = []
             for i, child in enumerate(node.value):
                 cm = child.start_mark
-                self.key_pos[(*path, i)] = (cm.line + 1, cm.column + 1)
-                items.append(self.build(child, (*path, i), depth + 1))
+                item_path = (*path, i)
+                self.key_pos[item_path] = (cm.line + 1, cm.column + 1)
+                items.append(self.build(child, item_path, depth + 1))
             return items
         if isinstance(node, yaml.MappingNode):
             self.value_pos[path] = (mark.line + 1, mark.column + 1, "")

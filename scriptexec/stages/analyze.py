@@ -47,8 +47,10 @@ def _structure(spec: Spec) -> dict[str, Any]:
     return {
         "spec.title": c["title"],
         "spec.description": c["description"],
-        "spec.inputs": {n: {"format": i["format"], "location": i["location"], "env": i["env"]}
-                        for n, i in c["inputs"].items()},
+        "spec.inputs": {
+            n: {"format": i["format"], "location": i["location"], "env": i["env"]}
+            for n, i in c["inputs"].items()
+        },
         "spec.parameters": sorted(c["parameters"]),
         "spec.compute": sorted(c["compute"]),
         "spec.summary": sorted(c["summary"]),

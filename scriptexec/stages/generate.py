@@ -18,6 +18,7 @@ class GenerateStage:
     version = 1
     reads: dict[str, tuple[str, ...]] = {}
     publish_dir = ""
+    frozen_aware = True  # steps' code comes from a per-step cache; author.py enforces --frozen
 
     def inputs(self, spec: Spec, project: Any) -> dict[str, Any]:
         from scriptexec.codegen.render import template_names
@@ -26,8 +27,18 @@ class GenerateStage:
         values: dict[str, Any] = {
             f"spec.{key}": c[key]
             for key in (
-                "name", "title", "description", "inputs", "rows", "parameters", "compute",
-                "steps", "summary", "groups", "outputs", "on_error",
+                "name",
+                "title",
+                "description",
+                "inputs",
+                "rows",
+                "parameters",
+                "compute",
+                "steps",
+                "summary",
+                "groups",
+                "outputs",
+                "on_error",
             )
         }
         values["spec.interface.web"] = c["interface"]["web"]

@@ -37,8 +37,12 @@ def declared_plan(spec: Spec, analysis: dict[str, Any]) -> dict[str, Any]:
 
     for name, inp in c["inputs"].items():
         fields = list(inp["fields"])
-        add("load", [f"{inp['format']}:{inp['location'] or inp['env']}"], [name],
-            f"read {name} ({inp['format']}), overridable by {inp['env']}")
+        add(
+            "load",
+            [f"{inp['format']}:{inp['location'] or inp['env']}"],
+            [name],
+            f"read {name} ({inp['format']}), overridable by {inp['env']}",
+        )
         add("validate_input", [name], fields, f"check {len(fields)} declared fields and types")
     rows = c["rows"]
     for field, formula in spec.canonical["compute"].items():
@@ -54,12 +58,18 @@ def declared_plan(spec: Spec, analysis: dict[str, Any]) -> dict[str, Any]:
         add("serve", [rows], ["http"], "dashboard and API with what-if simulation")
     return {
         "steps": steps,
-        "web_routes": [
-            {"method": m, "path": p, "purpose": why} for m, p, why in WEB_ROUTES
-        ] if analysis.get("needs_web") else [],
+        "web_routes": [{"method": m, "path": p, "purpose": why} for m, p, why in WEB_ROUTES]
+        if analysis.get("needs_web")
+        else [],
         "simulation_parameters": [
-            {"name": n, "type": p["type"], "default": p["default"], "min": p["min"],
-             "max": p["max"], "unit": p["unit"]}
+            {
+                "name": n,
+                "type": p["type"],
+                "default": p["default"],
+                "min": p["min"],
+                "max": p["max"],
+                "unit": p["unit"],
+            }
             for n, p in c["parameters"].items()
         ],
     }
@@ -74,9 +84,15 @@ class PlanStage:
     def inputs(self, spec: Spec, project: Any) -> dict[str, Any]:
         c = spec.canonical
         values: dict[str, Any] = {
-            "spec.inputs": {n: {"format": i["format"], "location": i["location"],
-                                "env": i["env"], "fields": list(i["fields"])}
-                            for n, i in c["inputs"].items()},
+            "spec.inputs": {
+                n: {
+                    "format": i["format"],
+                    "location": i["location"],
+                    "env": i["env"],
+                    "fields": list(i["fields"]),
+                }
+                for n, i in c["inputs"].items()
+            },
             "spec.rows": c["rows"],
             "spec.compute": c["compute"],
             "spec.steps": [{"name": s["name"], "produces": s["produces"]} for s in c["steps"]],
@@ -104,7 +120,10 @@ class PlanStage:
 
             answer, meta = ask_plan(ctx, analysis, plan)
             # The model may word the steps; routes and parameters are the declared ones.
-            plan = {**answer, "web_routes": plan["web_routes"],
-                    "simulation_parameters": plan["simulation_parameters"]}
+            plan = {
+                **answer,
+                "web_routes": plan["web_routes"],
+                "simulation_parameters": plan["simulation_parameters"],
+            }
         body = json.dumps(plan, indent=2, sort_keys=True) + "\n"
         return StageResult({"plan.json": body.encode()}, meta)

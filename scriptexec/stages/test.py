@@ -32,7 +32,15 @@ class TestStage:
         c = spec.canonical
         return {
             "spec.checks": c.get("checks") or [],
-            "spec.inputs": c["inputs"],
+            # Only what the harness uses to write each check's inputs: a field's
+            # description or an input's location does not change how a check runs.
+            "spec.inputs": {
+                name: {
+                    **{k: inp.get(k) for k in ("format", "table", "query", "records")},
+                    "fields": {f: [d["type"], d["required"]] for f, d in inp["fields"].items()},
+                }
+                for name, inp in c["inputs"].items()
+            },
             "harness": HARNESS_VERSION,
         }
 

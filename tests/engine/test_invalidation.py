@@ -22,25 +22,66 @@ def rebuild(cli, project: Path) -> list[str]:
 # (what is edited, old text, new text, the stages that must run and no others)
 CASES = [
     ("comment", "# The flagship", "# The flagship (reworded comment)", []),
-    ("whitespace and quoting", "title: Debt service coverage ratio", 'title:   "Debt service coverage ratio"', []),
+    (
+        "whitespace and quoting",
+        "title: Debt service coverage ratio",
+        'title:   "Debt service coverage ratio"',
+        [],
+    ),
     ("formula spacing", "dscr: noi / annual_debt_service", "dscr: noi/annual_debt_service", []),
-    ("key order", "    location: data/properties.csv      # PROPERTIES_LOCATION overrides it at run time\n    format: csv\n", None, []),
+    (
+        "key order",
+        "    location: data/properties.csv      # PROPERTIES_LOCATION overrides it at run time\n    format: csv\n",
+        None,
+        [],
+    ),
     ("runtime.memory", "memory: 256m", "memory: 512m", ["package"]),
     ("runtime.cpus", "cpus: 0.5", "cpus: 1", ["package"]),
-    ("a formula", "headroom: noi - covenant * annual_debt_service", "headroom: noi - annual_debt_service * covenant", ["plan", "generate", "validate", "test"]),
-    ("a check", "parameters: {revenue_change_pct: -10}", "parameters: {revenue_change_pct: -10.0, covenant: 1.25}", ["test"]),
-    ("validation threshold", "generator: {provider", "validation: {threshold: 0.9}\ngenerator: {provider", ["validate"]),
-    ("a parameter bound", "min: -50, max: 50, step: 1, unit: \"%\", label: Revenue change", "min: -60, max: 50, step: 1, unit: \"%\", label: Revenue change", ["plan", "generate", "validate", "test"]),
-    ("the description", "flag properties\n  below the loan covenant", "flag properties\n  under the loan covenant", ["analyze", "plan", "generate", "validate", "test", "package"]),
+    (
+        "a formula",
+        "headroom: noi - covenant * annual_debt_service",
+        "headroom: noi - annual_debt_service * covenant",
+        ["plan", "generate", "validate", "test"],
+    ),
+    (
+        "a check",
+        "parameters: {revenue_change_pct: -10}",
+        "parameters: {revenue_change_pct: -10.0, covenant: 1.25}",
+        ["test"],
+    ),
+    (
+        "validation threshold",
+        "generator: {provider",
+        "validation: {threshold: 0.9}\ngenerator: {provider",
+        ["validate"],
+    ),
+    (
+        "a parameter bound",
+        'min: -50, max: 50, step: 1, unit: "%", label: Revenue change',
+        'min: -60, max: 50, step: 1, unit: "%", label: Revenue change',
+        ["plan", "generate", "validate", "test"],
+    ),
+    (
+        "the description",
+        "flag properties\n  below the loan covenant",
+        "flag properties\n  under the loan covenant",
+        ["analyze", "plan", "generate", "validate", "test", "package"],
+    ),
     ("the generator model (no LLM used)", 'model: "qwen2.5-coder:7b"', 'model: "llama3:8b"', []),
 ]
 
 
 @pytest.mark.parametrize("what, old, new, expected", CASES, ids=[c[0] for c in CASES])
-def test_edit_reruns_exactly(dscr_project: Path, cli, what: str, old: str, new: str | None, expected: list[str]) -> None:
+def test_edit_reruns_exactly(
+    dscr_project: Path, cli, what: str, old: str, new: str | None, expected: list[str]
+) -> None:
     spec = dscr_project / SPEC
     if new is None:  # key order: move `format` after `location`
-        edit(spec, "    format: csv\n    location: data/properties.csv      # PROPERTIES_LOCATION overrides it at run time\n", old)
+        edit(
+            spec,
+            "    format: csv\n    location: data/properties.csv      # PROPERTIES_LOCATION overrides it at run time\n",
+            old,
+        )
     else:
         edit(spec, old, new)
     assert rebuild(cli, dscr_project) == expected
@@ -69,7 +110,11 @@ def test_sample_data_edit_reruns_package(dscr_project: Path, cli) -> None:
 
 def test_early_cutoff(dscr_project: Path, cli) -> None:
     # A field description is an input of generate, but the program does not change.
-    edit(dscr_project / SPEC, "description: Annual gross revenue", "description: Gross revenue per year")
+    edit(
+        dscr_project / SPEC,
+        "description: Annual gross revenue",
+        "description: Gross revenue per year",
+    )
     out = cli("-v", "build", SPEC, "--no-image", cwd=dscr_project).output
     assert ran_stages(out) == ["generate"]
     assert "dscr: validate cached" in out and "dscr: test cached" in out
@@ -94,6 +139,15 @@ def test_lock_records_inputs_and_outputs(dscr_project: Path) -> None:
     gen = lock["specs"]["dscr"]["stages"]["generate"]
     assert lock["specs"]["dscr"]["spec"] == SPEC
     assert "spec.compute.dscr" in gen["inputs"] and "app.py" in gen["outputs"]
-    assert set(lock["specs"]["dscr"]["stages"]) == {"analyze", "plan", "generate", "validate", "test", "package"}
-    report = json.loads((dscr_project / "build" / "dscr" / "_scriptexec" / "test-report.json").read_text())
+    assert set(lock["specs"]["dscr"]["stages"]) == {
+        "analyze",
+        "plan",
+        "generate",
+        "validate",
+        "test",
+        "package",
+    }
+    report = json.loads(
+        (dscr_project / "build" / "dscr" / "_scriptexec" / "test-report.json").read_text()
+    )
     assert report["failed"] == 0 and report["checks"] == 4

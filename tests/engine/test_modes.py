@@ -37,7 +37,11 @@ def test_dry_run_says_what_would_run_and_why(dscr_project: Path, cli) -> None:
 
 
 def test_status_reasons(dscr_project: Path, cli) -> None:
-    edit(dscr_project / SPEC, "dscr: noi / annual_debt_service", "dscr: noi / annual_debt_service / 1")
+    edit(
+        dscr_project / SPEC,
+        "dscr: noi / annual_debt_service",
+        "dscr: noi / annual_debt_service / 1",
+    )
     out = cli("status", SPEC, cwd=dscr_project).output
     line = next(x for x in out.splitlines() if "generate:" in x)
     assert line.strip().startswith("generate: stale: compute.dscr changed (specs/dscr.yaml:36)")
@@ -63,8 +67,11 @@ def test_frozen_builds_declarative_specs_from_scratch(project: Path, cli) -> Non
 
 
 def test_frozen_fails_naming_the_stage_that_needs_an_llm(project: Path, cli) -> None:
-    out = cli("build", "--frozen", "specs/tenant_risk.yaml", "--no-image", cwd=project, expect=1).output
-    assert "tenant_risk" in out and "needs an LLM" in out or "needs the LLM" in out
+    out = cli(
+        "build", "--frozen", "specs/tenant_risk.yaml", "--no-image", cwd=project, expect=1
+    ).output
+    assert "tenant_risk" in out
+    assert "needs an LLM" in out or "needs the LLM" in out
 
 
 def test_until_and_force(dscr_project: Path, cli) -> None:
@@ -80,7 +87,9 @@ def test_parallel_keep_going_and_json_events(project: Path, cli) -> None:
     (project / "specs" / "broken.yaml").write_text("version: 1\nname: broken\n")
     out = cli("build", "-j", "2", "-k", "--json", "--no-image", cwd=project, expect=2).output
     events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    done = {(e["spec"], e["stage"]) for e in events if e["event"] == "stage" and e["state"] == "ran"}
+    done = {
+        (e["spec"], e["stage"]) for e in events if e["event"] == "stage" and e["state"] == "ran"
+    }
     for name in ("dscr", "amortization", "inventory", "rent_roll"):
         assert (name, "test") in done, name
     assert any(e["event"] == "spec" and e["state"] == "error" for e in events)
@@ -90,7 +99,11 @@ def test_graph(cli, project: Path) -> None:
     mermaid = cli("graph", cwd=project).output
     assert mermaid.startswith("graph LR") and 'generate -->|"all files"| validate' in mermaid
     dot = cli("graph", SPEC, "--format", "dot", cwd=project).output
-    assert dot.startswith("digraph scriptexec") and "// package reads:" in dot and "spec.runtime.memory" in dot
+    assert (
+        dot.startswith("digraph scriptexec")
+        and "// package reads:" in dot
+        and "spec.runtime.memory" in dot
+    )
 
 
 def test_clean_and_gc(dscr_project: Path, cli) -> None:

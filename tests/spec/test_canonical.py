@@ -67,8 +67,12 @@ def test_defaults_are_applied(tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text(BASE)
     c = load_spec(tmp_path / "x.yaml").canonical
     assert c["runtime"] == {
-        "python": "3.11", "base_image": "python:3.11-slim", "memory": "256m",
-        "cpus": 0.5, "pids": 128, "network": "none",
+        "python": "3.11",
+        "base_image": "python:3.11-slim",
+        "memory": "256m",
+        "cpus": 0.5,
+        "pids": 128,
+        "network": "none",
     }
     assert c["generator"]["temperature"] == 0 and c["generator"]["seed"] == 42
     assert c["validation"] == {"threshold": 0.8}
@@ -94,7 +98,10 @@ def test_meaningful_edits_change_it(tmp_path: Path) -> None:
 
 
 def test_network_auto_resolves_from_inputs(tmp_path: Path) -> None:
-    text = BASE.replace("format: csv\n    location: data/items.csv", "format: http\n    location: https://api.example.com/items")
+    text = BASE.replace(
+        "format: csv\n    location: data/items.csv",
+        "format: http\n    location: https://api.example.com/items",
+    )
     path = tmp_path / "h.yaml"
     path.write_text(text)
     assert load_spec(path).canonical["runtime"]["network"] == "bridge"

@@ -28,7 +28,14 @@ def compile_row(text: str) -> str:
 def evaluate(python: str, **env: object) -> object:
     # The test evaluates the compiled output to check its meaning; the product never does.
     code = compile(python, "<formula>", "eval")
-    return eval(code, {"math": math, "__builtins__": {"min": min, "max": max, "abs": abs, "round": round, "len": len}}, env)  # noqa: S307
+    return eval(
+        code,
+        {
+            "math": math,
+            "__builtins__": {"min": min, "max": max, "abs": abs, "round": round, "len": len},
+        },
+        env,
+    )
 
 
 @pytest.mark.parametrize(
@@ -38,9 +45,17 @@ def evaluate(python: str, **env: object) -> object:
         ("(a + b) / 2", {"a": 1, "b": 2}, 1.5),
         ("a ** 2 - b // 1 % 2", {"a": 3, "b": 5}, 8),
         ("sqrt(a) + ceil(b) + floor(b)", {"a": 9, "b": 1.5}, 6),
-        ("min(a, b, k) + max(a, b) + abs(-a) + round(b, 1)", {"a": 1, "b": 2.26}, 1 + 2.26 + 1 + 2.3),
+        (
+            "min(a, b, k) + max(a, b) + abs(-a) + round(b, 1)",
+            {"a": 1, "b": 2.26},
+            1 + 2.26 + 1 + 2.3,
+        ),
         ("a if flag else b", {"a": 1, "b": 2, "flag": False}, 2),
-        ("flag and not (a > b) or label == 'x'", {"a": 1, "b": 2, "flag": True, "label": "y"}, True),
+        (
+            "flag and not (a > b) or label == 'x'",
+            {"a": 1, "b": 2, "flag": True, "label": "y"},
+            True,
+        ),
         ("1 < a <= b", {"a": 2, "b": 2}, True),
         ("true and not false", {}, True),
     ],
@@ -52,7 +67,9 @@ def test_compiled_formula_computes(formula: str, row: dict, expected: object) ->
 
 def test_aggregates_compile_to_helpers() -> None:
     scope = {**SCOPE, "total": Symbol("summary", "number")}
-    checked, issues = formulas.check("sum(a * k) / count() + mean(b) - total", scope, aggregate_context=True, row_scope=SCOPE)
+    checked, issues = formulas.check(
+        "sum(a * k) / count() + mean(b) - total", scope, aggregate_context=True, row_scope=SCOPE
+    )
     assert not issues
     py = formulas.to_python(checked.tree, scope, SCOPE)
     assert py == (
@@ -64,7 +81,12 @@ def test_aggregates_compile_to_helpers() -> None:
 def test_unknown_name_has_column_and_hint() -> None:
     _, issues = formulas.check("a + bb", SCOPE, aggregate_context=False)
     (issue,) = issues
-    assert (issue.line, issue.col, issue.message, issue.hint) == (1, 4, "unknown name 'bb'", "did you mean 'b'?")
+    assert (issue.line, issue.col, issue.message, issue.hint) == (
+        1,
+        4,
+        "unknown name 'bb'",
+        "did you mean 'b'?",
+    )
 
 
 def test_dependency_order_and_cycles() -> None:
@@ -78,7 +100,15 @@ def test_dependency_order_and_cycles() -> None:
 
 @pytest.mark.parametrize(
     "formula",
-    ["__import__('os').system('id')", "a.__class__", "[x for x in a]", "f'{a}'", "(x := 1)", "a[0]", "lambda: 1"],
+    [
+        "__import__('os').system('id')",
+        "a.__class__",
+        "[x for x in a]",
+        "f'{a}'",
+        "(x := 1)",
+        "a[0]",
+        "lambda: 1",
+    ],
 )
 def test_escape_attempts_are_rejected(formula: str) -> None:
     checked, issues = formulas.check(formula, SCOPE, aggregate_context=False)

@@ -15,7 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 SHIPPED = [p.read_bytes() for p in sorted((REPO / "specs").glob("*.yaml"))]
 
 yaml_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
     st.text(max_size=20),
 )
 yaml_docs = st.recursive(
@@ -55,7 +58,9 @@ def test_random_yaml_documents(doc: object) -> None:
 @given(
     st.sampled_from(SHIPPED),
     st.lists(
-        st.tuples(st.floats(0, 1), st.integers(0, 40), st.binary(max_size=12)), min_size=1, max_size=4
+        st.tuples(st.floats(0, 1), st.integers(0, 40), st.binary(max_size=12)),
+        min_size=1,
+        max_size=4,
     ),
 )
 def test_mutated_shipped_specs(original: bytes, edits: list[tuple[float, int, bytes]]) -> None:
