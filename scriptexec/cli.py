@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,6 +73,8 @@ def handle_errors(func: F) -> F:
 
 
 def _crash_log(root: Path) -> Path:
+    import traceback
+
     log = root / ".scriptexec" / "crash.log"
     try:
         log.parent.mkdir(parents=True, exist_ok=True)

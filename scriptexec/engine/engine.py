@@ -15,14 +15,12 @@ import fnmatch
 import hashlib
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from scriptexec.engine.cache import Cache, StageRecord
 from scriptexec.engine.digests import FileDigests, signature
@@ -30,7 +28,6 @@ from scriptexec.engine.keys import dict_hash, stage_key
 from scriptexec.engine.lockfile import LockFile, StageEntry
 from scriptexec.engine.publish import publish
 from scriptexec.engine.state import BuildState, SpecState
-from scriptexec.engine.why import flatten_inputs, stale_reason
 from scriptexec.errors import (
     BuildError,
     EngineUnavailableError,
@@ -40,10 +37,17 @@ from scriptexec.errors import (
     SpecError,
 )
 from scriptexec.project import Project
-from scriptexec.spec.model import Spec, load_spec_bytes
 from scriptexec.spec.yamlload import MAX_SPEC_BYTES
-from scriptexec.stages import STAGE_ORDER, get_stage
-from scriptexec.stages.base import StageContext, StageResult
+from scriptexec.stages import STAGE_ORDER
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from scriptexec.spec.model import Spec
+    from scriptexec.stages.base import StageResult
+
+# What a no-op build needs is imported above; the rest (YAML, the spec checker, the
+# stages, threads, temp dirs) only when a spec has to be looked at.
 
 Mode = Literal["build", "check", "dry-run", "status"]
 
@@ -211,6 +215,8 @@ class Engine:
         return report
 
     def _load(self, path: Path, display: str) -> Spec:
+        from scriptexec.spec.model import load_spec_bytes
+
         try:
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_SPEC_BYTES + 1)
@@ -292,6 +298,9 @@ class Engine:
         unknown: set[str],
     ) -> _Planned | None:
         """Hash what a stage reads into its key; outside build mode, judge it right away."""
+        from scriptexec.engine.why import flatten_inputs, stale_reason
+        from scriptexec.stages import get_stage
+
         stage = get_stage(name)
         if name == "image" and req.no_image:
             self._emit(report, listener, StageReport(name, "skipped", "--no-image"))
@@ -339,6 +348,8 @@ class Engine:
         self, planned: list[_Planned], spec: Spec, req: Request, results: dict[str, StageResult]
     ) -> list[tuple[Any, str, float]]:
         """(result or exception, state, seconds) for each planned stage, in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
 
         def one(plan: _Planned) -> tuple[Any, str, float]:
             started = time.monotonic()
@@ -401,6 +412,8 @@ class Engine:
             files = self.cache.load_files(record)
             if files is not None:
                 self.cache.touch(key)
+                from scriptexec.stages.base import StageResult
+
                 return StageResult(files, record.meta), "cached"
         # A stage that caches its LLM work piece by piece (generate, per step) checks
         # --frozen itself, so it can still re-render from cached pieces.
@@ -430,6 +443,8 @@ class Engine:
         forced: bool,
     ) -> tuple[StageResult, str]:
         if not forced and key in self.images():
+            from scriptexec.stages.base import StageResult
+
             return StageResult({}, {"image": self.images()[key]}), "cached"
         result = self._run(stage, spec, results, key)
         with self._images_lock:
@@ -440,6 +455,10 @@ class Engine:
     def _run(
         self, stage: Any, spec: Spec, results: dict[str, StageResult], key: str
     ) -> StageResult:
+        import tempfile
+
+        from scriptexec.stages.base import StageContext
+
         with tempfile.TemporaryDirectory(prefix=f"scriptexec-{stage.name}-") as workdir:
             ctx = StageContext(
                 spec=spec,
@@ -519,6 +538,8 @@ class Engine:
     def _run_parallel(
         self, paths: list[Path], req: Request, listener: Listener
     ) -> list[SpecReport]:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         reports: dict[Path, SpecReport] = {}
         pending = list(paths)
         failed = False
@@ -556,6 +577,8 @@ class _Planned:
 
 def _batches(stages: tuple[str, ...]) -> list[list[str]]:
     """Split the chain into runs of stages none of which reads another in the same run."""
+    from scriptexec.stages import get_stage
+
     batches: list[list[str]] = []
     for name in stages:
         reads = set(get_stage(name).reads)
