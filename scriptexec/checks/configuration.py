@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 
 from scriptexec.checks.issues import Issue
-from scriptexec.checks.names import Names, const_str, kwarg, name_of, words
+from scriptexec.checks.names import AssignmentVisitor, Names, const_str, kwarg, name_of, words
 from scriptexec.checks.security import ALL_INTERFACES
 
 PATH_CALLS = frozenset(
@@ -84,7 +84,7 @@ def _config_name(name: str, value: ast.AST) -> bool:
     return _is_url(text)
 
 
-class _Visitor(ast.NodeVisitor):
+class _Visitor(AssignmentVisitor):
     def __init__(self, file: str, names: Names) -> None:
         self.file = file
         self.names = names
@@ -118,16 +118,6 @@ class _Visitor(ast.NodeVisitor):
             url = node.args[0] if node.args else kwarg(node, "url")
             if url is not None and _is_url(const_str(url)):
                 self.report(url, "CFG004", "URL is fixed; read it from the environment")
-        self.generic_visit(node)
-
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            self.assigned(target, node.value)
-        self.generic_visit(node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.assigned(node.target, node.value)
         self.generic_visit(node)
 
     def assigned(self, target: ast.AST, value: ast.AST) -> None:

@@ -176,3 +176,20 @@ class Names:
         if func == "builtins.globals":
             return "<globals>"
         return None
+
+
+class AssignmentVisitor(ast.NodeVisitor):
+    """A visitor that sees every assignment (plain or annotated) as `assigned(target, value)`."""
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self.assigned(target, node.value)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.assigned(node.target, node.value)
+        self.generic_visit(node)
+
+    def assigned(self, target: ast.AST, value: ast.AST) -> None:
+        raise NotImplementedError

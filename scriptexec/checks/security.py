@@ -12,7 +12,15 @@ from __future__ import annotations
 import ast
 
 from scriptexec.checks.issues import Issue, Severity
-from scriptexec.checks.names import Names, const_str, is_false, is_true, kwarg, name_of
+from scriptexec.checks.names import (
+    AssignmentVisitor,
+    Names,
+    const_str,
+    is_false,
+    is_true,
+    kwarg,
+    name_of,
+)
 
 _SHELL = "runs a shell command; use subprocess.run([...]) with an argument list"
 _PICKLE = "deserialises arbitrary objects, which runs code from the data; use json or csv"
@@ -85,7 +93,7 @@ TEMPLATE_FROM_STRING = frozenset(("render_template_string", "from_string"))
 TEMPLATE_CLASSES = frozenset(("jinja2.Template", "mako.template.Template"))
 
 
-class _Visitor(ast.NodeVisitor):
+class _Visitor(AssignmentVisitor):
     def __init__(self, file: str, names: Names, tree: ast.AST) -> None:
         self.file = file
         self.names = names
@@ -223,16 +231,6 @@ class _Visitor(ast.NodeVisitor):
             self.report(node, "SEC011", "error", msg)
 
     # -- assignments ------------------------------------------------------------------------
-    def visit_Assign(self, node: ast.Assign) -> None:
-        for target in node.targets:
-            self.assigned(target, node.value)
-        self.generic_visit(node)
-
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.assigned(node.target, node.value)
-        self.generic_visit(node)
-
     def assigned(self, target: ast.AST, value: ast.AST) -> None:
         name = name_of(target)
         if isinstance(target, ast.Name) or name is None:

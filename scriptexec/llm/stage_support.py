@@ -109,58 +109,44 @@ def progress_callback(ctx: StageContext, what: str) -> Any:
     return lambda n: ctx.progress(f"{ctx.spec.name}: {what}: {n} tokens received")
 
 
-def ask_analysis(
-    ctx: StageContext, declared: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _ask_structured(
+    ctx: StageContext, prompt: str, schema_name: str, **context: Any
+) -> dict[str, Any]:
+    """Render `prompt`, ask for JSON valid against `schema_name`, re-asking on bad replies."""
     from scriptexec.llm.prompts import prompt_messages
     from scriptexec.llm.structured import ask_json
 
     c = ctx.spec.canonical
-    schema = _schema("analysis")
+    schema = _schema(schema_name)
     messages, _ = prompt_messages(
         ctx.project,
-        "analyze",
+        prompt,
         title=c["title"],
         description=c["description"],
-        declared=declared,
         schema=schema,
         task=c["title"],
+        **context,
     )
-    answer = ask_json(
+    answer: dict[str, Any] = ask_json(
         provider_for(ctx),
         messages,
         schema,
         attempts=c["generator"]["max_attempts"],
         cancel=ctx.cancel,
-        on_progress=progress_callback(ctx, "analysis"),
+        on_progress=progress_callback(ctx, prompt),
     )
+    return answer
+
+
+def ask_analysis(
+    ctx: StageContext, declared: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    answer = _ask_structured(ctx, "analyze", "analysis", declared=declared)
     return answer, llm_meta(ctx.spec, ctx.project)
 
 
 def ask_plan(
     ctx: StageContext, analysis: dict[str, Any], declared: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    from scriptexec.llm.prompts import prompt_messages
-    from scriptexec.llm.structured import ask_json
-
-    c = ctx.spec.canonical
-    schema = _schema("plan")
-    messages, _ = prompt_messages(
-        ctx.project,
-        "plan",
-        title=c["title"],
-        description=c["description"],
-        analysis=analysis,
-        declared=declared,
-        schema=schema,
-        task=c["title"],
-    )
-    answer = ask_json(
-        provider_for(ctx),
-        messages,
-        schema,
-        attempts=c["generator"]["max_attempts"],
-        cancel=ctx.cancel,
-        on_progress=progress_callback(ctx, "plan"),
-    )
+    answer = _ask_structured(ctx, "plan", "plan", analysis=analysis, declared=declared)
     return answer, llm_meta(ctx.spec, ctx.project)
