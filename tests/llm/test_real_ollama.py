@@ -79,3 +79,27 @@ def test_a_real_model_writes_a_step_function(project: Project) -> None:
     assert callable(watchlist)
     assert watchlist({"property_id": "P1", "dscr": 0.5}, {"covenant": 1.25}) == {"watchlist": True}
     assert watchlist({"property_id": "P2", "dscr": 2.0}, {"covenant": 1.25}) == {"watchlist": False}
+
+
+def test_a_real_model_builds_the_prose_spec(tmp_path: Path, cli) -> None:
+    """The whole pipeline on tenant_risk.yaml: analysis, plan, two step functions, repaired
+    until they pass the spec's checks, validated, packaged."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "specs", tmp_path / "specs")
+    spec = tmp_path / "specs" / "tenant_risk.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            'generator: {provider: ollama, model: "qwen2.5-coder:7b", temperature: 0, seed: 42}',
+            f'generator: {{provider: ollama, model: "{MODEL}", host: "{HOST}", timeout: 600}}',
+        )
+    )
+    cli("build", "specs/tenant_risk.yaml", "--no-image", cwd=tmp_path)
+    report = json.loads(
+        (tmp_path / "build" / "tenant_risk" / "_scriptexec" / "test-report.json").read_text()
+    )
+    assert report["failed"] == 0
+    # A rebuild asks nothing: everything the model wrote is cached by its digest.
+    out = cli("-v", "build", "specs/tenant_risk.yaml", "--no-image", cwd=tmp_path).output
+    assert "up to date" in out
