@@ -282,7 +282,9 @@ class Engine:
                 raise failure
         if req.mode != "build":
             return None
-        self.lock.save()
+        # Rewriting the whole lock after every spec would make a first build of n specs
+        # cost n^2; a few seconds' delay costs at most cache hits after a kill.
+        self.lock.save(min_interval=2.0)
         if self.cancel.is_set():
             raise KeyboardInterrupt  # superseded or interrupted: publish nothing
         return publish(self.project.build_dir(spec.name), published)

@@ -7,6 +7,7 @@ Rewritten atomically, and only with stages that succeeded.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ class LockFile:
         self._lock = threading.Lock()
         self._specs: dict[str, dict[str, Any]] | None = None  # parsed on first use
         self.dirty = False
+        self._saved_at = 0.0
 
     @property
     def specs(self) -> dict[str, dict[str, Any]]:
@@ -115,11 +117,13 @@ class LockFile:
         with self._lock:
             return {e.key for s in self.specs.values() for e in s["stages"].values()}
 
-    def save(self) -> None:
+    def save(self, min_interval: float = 0.0) -> None:
+        """Rewrite the lock if anything changed (and, with min_interval, if the last write
+        is at least that many seconds old)."""
         import yaml
 
         with self._lock:
-            if not self.dirty:
+            if not self.dirty or time.monotonic() - self._saved_at < min_interval:
                 return
             body = {
                 "version": LOCK_VERSION,
@@ -137,3 +141,4 @@ class LockFile:
             )
             atomic_write(self.path, (HEADER + text).encode("utf-8"))
             self.dirty = False
+            self._saved_at = time.monotonic()
