@@ -34,9 +34,8 @@ class Spec:
         return self.doc.pos(tuple(path))[0]
 
     def needs_llm(self) -> bool:
-        """Prose steps, or a spec with neither formulas nor steps (prose only)."""
-        c = self.canonical
-        return bool(c["steps"]) or not (c["compute"] or c["summary"])
+        """Whether building it asks an LLM: only prose steps do."""
+        return bool(self.canonical["steps"])
 
 
 def load_spec(path: Path, display: str | None = None) -> Spec:
