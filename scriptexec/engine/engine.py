@@ -144,7 +144,7 @@ class Engine:
             return False
         sigs = getattr(self, "_sigs", None) or SignatureCache()
         self._sigs = sigs
-        if signature(self.project.lock_path) != self.state.lock_sig:
+        if not self._lock_unchanged():
             return False
         if sigs.get(str(path)) != entry.spec_sig:
             try:
@@ -160,6 +160,13 @@ class Engine:
         if entry.image_key is not None:
             return entry.image_key in self.images()
         return True
+
+    def _lock_unchanged(self) -> bool:
+        """Whether scriptexec.lock is as the last build left it (a pull or a hand edit
+        makes every spec look again). Asked once: this run's own writes do not count."""
+        if not hasattr(self, "_lock_was_unchanged"):
+            self._lock_was_unchanged = signature(self.project.lock_path) == self.state.lock_sig
+        return self._lock_was_unchanged
 
     def _llm_unchanged(self, recorded: dict[str, Any]) -> bool:
         from scriptexec.llm.stage_support import current_model_digest

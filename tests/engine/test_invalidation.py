@@ -151,3 +151,21 @@ def test_lock_records_inputs_and_outputs(dscr_project: Path) -> None:
         (dscr_project / "build" / "dscr" / "_scriptexec" / "test-report.json").read_text()
     )
     assert report["failed"] == 0 and report["checks"] == 4
+
+
+def test_one_edit_among_many_specs_touches_only_that_spec(tmp_path: Path, cli) -> None:
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "specs").mkdir()
+    shutil.copytree(repo / "specs" / "data", tmp_path / "specs" / "data")
+    text = (repo / "specs" / "dscr.yaml").read_text()
+    for i in range(12):
+        (tmp_path / "specs" / f"s{i:02d}.yaml").write_text(text.replace("name: dscr", f"name: s{i:02d}"))
+    cli("build", "--until", "generate", "-j", "2", cwd=tmp_path)
+    edit(tmp_path / "specs" / "s05.yaml", "breach: dscr < covenant", "breach: dscr <= covenant")
+    out = cli("-v", "build", "--until", "generate", cwd=tmp_path).output
+    assert ran_stages(out, "s05") == ["plan", "generate"]
+    others = [f"s{i:02d}" for i in range(12) if i != 5]
+    # The others are decided by the stat-only fast path, even after s05 rewrote the lock.
+    assert all(f"{name}: up to date" in out for name in others), out
