@@ -117,3 +117,16 @@ def test_clean_and_gc(dscr_project: Path, cli) -> None:
     # Entries the lock names are kept: rebuilding needs no stage to run.
     assert ran_stages(cli("-v", "build", SPEC, "--no-image", cwd=dscr_project).output) == []
     assert "--max-size" in cli("cache", "gc", cwd=dscr_project, expect=2).output
+
+
+def test_lock_writer_round_trips_through_pyyaml() -> None:
+    import yaml
+
+    from scriptexec.engine.lockfile import dump_yaml
+
+    doc = {
+        "specs": {"a-b": {"spec": "specs/a b.yaml", "stages": {"plan": {"key": "01ab", "meta": {}}}}},
+        "odd": ["yes", "no", "null", "1e5", "x: y", "# c", "", 1.5, True, None, [], {"k": ["v"]}],
+        "version": 1,
+    }
+    assert yaml.safe_load("".join(dump_yaml(doc))) == doc
