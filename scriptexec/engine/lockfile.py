@@ -159,6 +159,10 @@ def _scalar(value: Any) -> str:
     return json.dumps(text)  # a JSON string is a valid YAML double-quoted scalar
 
 
+def _empty(value: Any) -> str | None:
+    return "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else None
+
+
 def dump_yaml(value: Any, indent: str = "") -> Iterator[str]:
     """Block-style YAML for the lock's plain data, keys sorted.
 
@@ -172,8 +176,7 @@ def dump_yaml(value: Any, indent: str = "") -> Iterator[str]:
                 yield f"{indent}{_scalar(key)}:\n"
                 yield from dump_yaml(item, indent + "  ")
             else:
-                empty = "{}" if isinstance(item, dict) else "[]" if isinstance(item, list) else None
-                yield f"{indent}{_scalar(key)}: {empty or _scalar(item)}\n"
+                yield f"{indent}{_scalar(key)}: {_empty(item) or _scalar(item)}\n"
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, dict | list) and item:
@@ -181,6 +184,6 @@ def dump_yaml(value: Any, indent: str = "") -> Iterator[str]:
                 yield f"{indent}- {lines[0].lstrip()}"
                 yield from lines[1:]
             else:
-                yield f"{indent}- {_scalar(item)}\n"
+                yield f"{indent}- {_empty(item) or _scalar(item)}\n"
     else:
         yield f"{indent}{_scalar(value)}\n"
