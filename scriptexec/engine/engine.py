@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import os
 import sys
 import threading
 import time
@@ -596,7 +595,3 @@ def _batches(stages: tuple[str, ...]) -> list[list[str]]:
         else:
             batches.append([name])
     return batches
-
-
-def default_jobs() -> int:
-    return max(1, os.cpu_count() or 1)

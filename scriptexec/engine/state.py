@@ -10,14 +10,12 @@ deleting it only makes the next build slower.
 from __future__ import annotations
 
 import json
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scriptexec.engine.cache import atomic_write
-from scriptexec.engine.digests import RACY_NS, Signature, signature
+from scriptexec.engine.digests import Signature, signature
 
 STATE_VERSION = 1
 
@@ -101,18 +99,3 @@ class SignatureCache:
 
 def unchanged(recorded: dict[str, Any], sigs: SignatureCache) -> bool:
     return all(sigs.get(p) == (tuple(s) if s else None) for p, s in recorded.items())
-
-
-def trusted(sig: Signature | None, saved_at_ns: int | None = None) -> bool:
-    """A signature is only proof of 'unchanged' if its mtime is not too close to now."""
-    if sig is None:
-        return False
-    now = saved_at_ns if saved_at_ns is not None else time.time_ns()
-    return now - sig[0] > RACY_NS
-
-
-def file_mtime_ns(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
