@@ -37,9 +37,21 @@ def publish(build_dir: Path, files: dict[str, bytes]) -> dict[str, Signature]:
     for name in old.keys() - new.keys():
         with contextlib.suppress(FileNotFoundError):
             os.unlink(build_dir / name)
+    _sweep_temporaries(build_dir, old.keys() | new.keys())
     atomic_write(build_dir / MANIFEST, json.dumps(new, sort_keys=True, indent=1).encode())
     sigs = {str(build_dir / n): signature(build_dir / n) for n in new}
     return {p: s for p, s in sigs.items() if s is not None}
+
+
+def _sweep_temporaries(build_dir: Path, names: set[str]) -> None:
+    """Remove what a build killed in the middle of atomic_write left behind: temporaries
+    named after files the engine owns (`.app.py.<random>.tmp`). Builds hold the project
+    lock, so none of these can belong to a write still under way."""
+    for name in {*names, MANIFEST}:
+        target = build_dir / name
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def read_manifest(build_dir: Path) -> dict[str, str]:
