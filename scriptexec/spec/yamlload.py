@@ -19,6 +19,7 @@ from scriptexec.errors import Problem
 MAX_SPEC_BYTES = 1 << 20  # 1 MiB: a spec is a page or two; anything near this is a mistake
 MAX_NODES = 100_000  # values constructed, counting every alias expansion
 MAX_DEPTH = 64  # nesting of mappings and sequences
+TOO_DEEP = f"document is nested deeper than {MAX_DEPTH} levels"
 
 Path_ = tuple[str | int, ...]
 
@@ -130,6 +131,10 @@ def load_yaml(text: str, display: str) -> tuple[Located | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if "nesting depth" in (exc.problem or ""):
+            # libyaml >= 0.2.5 (PyYAML 6.0.4's wheels) stops at its own depth limit, far
+            # above ours; say it the way the builder below does, whichever library stopped.
+            return None, [Problem(display, line, col, "", TOO_DEEP)]
         what = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
             what = f"{exc.problem} ({exc.context})"
@@ -143,9 +148,7 @@ def load_yaml(text: str, display: str) -> tuple[Located | None, list[Problem]]:
     except yaml.YAMLError as exc:
         return None, [Problem(display, 1, 1, "", f"YAML error: {str(exc).splitlines()[0]}")]
     except RecursionError:
-        return None, [
-            Problem(display, 1, 1, "", f"document is nested too deeply (limit {MAX_DEPTH})")
-        ]
+        return None, [Problem(display, 1, 1, "", TOO_DEEP)]
     finally:
         loader.dispose()
     if root is None:
@@ -180,16 +183,28 @@ class _Builder:
                 node.start_mark,
             )
         if depth > MAX_DEPTH:
-            raise _TooBig(f"document is nested deeper than {MAX_DEPTH} levels", node.start_mark)
+            raise _TooBig(TOO_DEEP, node.start_mark)
         mark = node.start_mark
+        if node.tag not in _PLAIN_TAGS:
+            # `!!python/object/apply:os.system [...]` and friends: name the tag, since the
+            # value it is attached to would otherwise only look like the wrong type.
+            self.problems.append(
+                Problem(
+                    self.display,
+                    mark.line + 1,
+                    mark.column + 1,
+                    _dotted(path),
+                    f"YAML tag '{_short_tag(node.tag)}' is not allowed in specs "
+                    "(only plain values, lists and mappings)",
+                )
+            )
+            return None
         if isinstance(node, yaml.ScalarNode):
             self.value_pos[path] = (mark.line + 1, mark.column + 1, node.style or "")
             try:
                 return self._scalar_loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 msg = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-                if isinstance(exc, yaml.constructor.ConstructorError):
-                    msg = f"YAML tag {node.tag!r} is not allowed in specs"
                 self.problems.append(
                     Problem(self.display, mark.line + 1, mark.column + 1, _dotted(path), msg)
                 )
@@ -248,6 +263,17 @@ class _Builder:
                 result[key] = self.build(value_node, child_path, depth + 1)
             return result
         raise _TooBig(f"unsupported YAML node {type(node).__name__}", mark)
+
+
+_YAML_TAG = "tag:yaml.org,2002:"
+# What plain YAML resolves to, written or implicit (`!!str 42` is as good as `"42"`).
+_PLAIN_TAGS = frozenset(
+    _YAML_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
 
 
 def _dotted(path: Path_) -> str:

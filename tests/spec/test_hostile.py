@@ -32,15 +32,37 @@ def test_billion_laughs_is_stopped(tmp_path: Path) -> None:
     assert grown_mb < 200, f"loading the bomb grew memory by {grown_mb:.0f} MB"
 
 
-@pytest.mark.parametrize("style", ["flow", "block"])
-def test_deep_nesting_is_refused(tmp_path: Path, style: str) -> None:
+# 100 levels is past scriptexec's limit (64) only; 5,000 is past libyaml's own (1,000 in
+# PyYAML 6.0.4's wheels), which then stops the parser first. Both say the same thing.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: " + "[" * 100 + "]" * 100 + "\n",
+        "version: " + "[" * 5000 + "]" * 5000 + "\n",
+        "version: " + "{a: " * 5000 + "}" * 5000 + "\n",
+        "".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "x: 1\n",
+    ],
+    ids=["flow-100", "flow-5000", "flow-mapping-5000", "block-200"],
+)
+def test_deep_nesting_is_refused(tmp_path: Path, text: str) -> None:
     path = tmp_path / "deep.yaml"
-    if style == "flow":
-        path.write_text("version: " + "[" * 5000 + "]" * 5000 + "\n")
-    else:
-        path.write_text("".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "x: 1\n")
+    path.write_text(text)
     (msg,) = problems(path)
-    assert "nested" in msg and msg.startswith("deep.yaml:")
+    assert msg.startswith("deep.yaml:")
+    assert msg.endswith(": <root>: document is nested deeper than 64 levels")
+
+
+def test_deep_nesting_is_refused_by_the_pure_python_parser_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without libyaml (a platform with no wheel), PyYAML's own parser has no depth limit.
+    import yaml
+
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: " + "[" * 5000 + "]" * 5000 + "\n")
+    (msg,) = problems(path)
+    assert msg.endswith(": <root>: document is nested deeper than 64 levels")
 
 
 def test_fifty_megabyte_file_is_refused_without_reading_it(tmp_path: Path) -> None:
@@ -90,3 +112,34 @@ def test_odd_bytes(tmp_path: Path, raw: bytes, expected: str) -> None:
     path.write_bytes(raw)
     msgs = problems(path)
     assert any(expected in m for m in msgs), msgs
+
+
+@pytest.mark.parametrize(
+    "value, tag",
+    [
+        ('!!python/object/apply:os.system ["echo pwned"]', "!!python/object/apply:os.system"),
+        ("!!python/name:os.system", "!!python/name:os.system"),
+        (
+            "!!python/object:collections.OrderedDict {a: 1}",
+            "!!python/object:collections.OrderedDict",
+        ),
+        ("!!binary aGVsbG8=", "!!binary"),
+        ("!custom {a: 1}", "!custom"),
+    ],
+)
+def test_yaml_tags_are_named_when_refused(tmp_path: Path, value: str, tag: str) -> None:
+    path = tmp_path / "tagged.yaml"
+    path.write_text(f"version: 1\nname: {value}\n")
+    (msg,) = problems(path)
+    assert msg == (
+        f"tagged.yaml:2:7: name: YAML tag '{tag}' is not allowed in specs"
+        " (only plain values, lists and mappings)"
+    )
+
+
+def test_explicit_plain_tags_are_fine(tmp_path: Path) -> None:
+    from scriptexec.spec.yamlload import load_yaml
+
+    located, errors = load_yaml("a: !!str 42\nb: !!int '7'\nc: !!map {x: !!seq [1]}\n", "t.yaml")
+    assert errors == [] and located is not None
+    assert located.data == {"a": "42", "b": 7, "c": {"x": [1]}}
