@@ -60,6 +60,12 @@ def handle_errors(func: F) -> F:
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (click.exceptions.Exit, click.ClickException):
             raise
+        except BrokenPipeError:
+            # click.echo of a whole document (schema, graph) into a closed pipe: not a bug.
+            from scriptexec.ui import discard_output
+
+            discard_output(sys.stdout)
+            ctx.exit(int(ExitCode.OK))
         except Exception as exc:
             log = _crash_log(env.root)
             env.console.error(

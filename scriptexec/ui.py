@@ -42,12 +42,12 @@ class Console:
             return
         with self._lock:
             self._clear_progress()
-            print(text, file=self.out, flush=True)
+            _write(self.out, text)
 
     def error(self, text: str) -> None:
         with self._lock:
             self._clear_progress()
-            print(text, file=self.err, flush=True)
+            _write(self.err, text)
 
     def warn(self, text: str) -> None:
         self.error(self.style("warning: ", "yellow") + text)
@@ -56,9 +56,7 @@ class Console:
         """A machine-readable event (build --json): one JSON object per line on stdout."""
         if self.json_events:
             with self._lock:
-                print(
-                    json.dumps({"event": kind, **data}, sort_keys=True), file=self.out, flush=True
-                )
+                _write(self.out, json.dumps({"event": kind, **data}, sort_keys=True))
 
     def progress(self, text: str) -> None:
         """A transient status line on a TTY (an LLM reply streaming, a docker build)."""
@@ -75,3 +73,27 @@ class Console:
             self.err.write("\r\033[K")
             self.err.flush()
             self._progress_shown = False
+
+
+def _write(stream: TextIO, text: str) -> None:
+    """Print a line; if the reader has gone (`scriptexec status | head -1`), stop printing.
+
+    Like other command-line tools, a closed pipe is not an error: the command finishes its
+    work quietly and exits with its own code.
+    """
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        discard_output(stream)
+
+
+def discard_output(stream: TextIO) -> None:
+    """Send what is still written to `stream` to /dev/null, so that neither later lines nor
+    the interpreter's flush at exit raise BrokenPipeError again."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's StringIO): nothing can break on it again
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
