@@ -133,6 +133,8 @@ def test_superseded_build_publishes_nothing(watching: WatchProcess, dscr_built: 
     assert b"row['annual_debt_service'] * params['covenant']" in final
     if "superseded" in watching.text():
         assert not any(b"row['annual_debt_service'] * 1" in content for content in seen)
+        # Overtaken is not failed: no "failed" verdict, and the next edit rebuilds as usual.
+        assert "failed; last good outputs kept" not in watching.text()
     else:  # the first build won the race and finished: both versions were real builds
         assert watching.rebuilds() == 2
 
@@ -148,3 +150,26 @@ def test_sigint_exits_130_and_leaves_no_children(dscr_built: Path) -> None:
     assert w.stop() == 130
     time.sleep(0.2)
     assert w.leftover_processes() == []
+    lines = [line for line in w.text().splitlines() if line.strip()]
+    # The cancelled build's own lines come first; "stopping" is the last word.
+    assert lines[-1] == "stopping"
+    assert "superseded" not in w.text()  # nothing newer replaced it: it was interrupted
+
+
+def test_summary_lists_every_stage_that_ran(watching: WatchProcess, dscr_built: Path) -> None:
+    # One save that changes a formula and the memory limit: everything after analyze runs,
+    # package included (it reads runtime.memory and the generated program).
+    text = (dscr_built / SPEC).read_text()
+    text = text.replace("memory: 256m", "memory: 320m")
+    text = text.replace(
+        "headroom: noi - covenant * annual_debt_service",
+        "headroom: noi - annual_debt_service * covenant",
+    )
+    (dscr_built / SPEC).write_text(text)
+    watching.wait_for(r"dscr: rebuilt in")
+    watching.settle()
+    ran = [line.split()[1] for line in watching.text().splitlines() if " ran (" in line]
+    (summary,) = [line for line in watching.text().splitlines() if "rebuilt in" in line]
+    listed = summary.split(": ", 2)[2].split(", ")
+    assert sorted(listed) == sorted(ran)
+    assert "package" in listed and "generate" in listed

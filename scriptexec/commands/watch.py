@@ -80,6 +80,7 @@ class Watcher:
         self.runners: dict[str, _Running] = {}
         self.rebuilds = 0
         self.worker: threading.Thread | None = None
+        self.stopping = False  # Ctrl-C or SIGTERM: a cancelled build was not superseded
 
     # -- what to watch ---------------------------------------------------------------
 
@@ -140,20 +141,26 @@ class Watcher:
             self._rebuild(set(self.specs()), "start")
             self._loop()
         except KeyboardInterrupt:
+            self.stopping = True
+            self._finish_build()
+            # Only now: the cancelled build's last lines come before this one.
             self.console.line("stopping")
             return int(ExitCode.INTERRUPTED)
         finally:
-            if self.build_cancel is not None:
-                self.build_cancel.set()
-            if self.worker is not None:
-                # Let the cancelled build reach a stage boundary, so no child process of
-                # it (ruff, the program under test) outlives us.
-                self.worker.join(timeout=30)
+            self._finish_build()
             self._stop_runners()
             observer.stop()
             observer.join(timeout=5)
             signal.signal(signal.SIGTERM, previous)
         return 0
+
+    def _finish_build(self) -> None:
+        if self.build_cancel is not None:
+            self.build_cancel.set()
+        if self.worker is not None:
+            # Let the cancelled build reach a stage boundary, so no child process of
+            # it (ruff, the program under test) outlives us.
+            self.worker.join(timeout=30)
 
     def _loop(self) -> None:
         pending: set[str] = set()
@@ -225,10 +232,17 @@ class Watcher:
                 finally:
                     engine.lock.save()
                     engine.state.save(self.project.digests.export(), self.project.lock_path)
+                if cancel.is_set():
+                    # A stage cut short by the cancel reports itself as failed; the build
+                    # was not wrong, only overtaken, so it must not count as a failure.
+                    raise KeyboardInterrupt
                 self._summarise(reports, stale, time.monotonic() - started)
         except KeyboardInterrupt:
             if cancel.is_set():
-                self.console.line("superseded by a newer edit; nothing of it was published")
+                if self.stopping:
+                    self.console.line("interrupted; nothing of the build in progress was published")
+                else:
+                    self.console.line("superseded by a newer edit; nothing of it was published")
                 return
             raise
 
