@@ -8,13 +8,14 @@ SE     := $(BIN)/scriptexec
 BASE_IMAGE ?= scriptexec/python:3.11-bookworm
 export SCRIPTEXEC_DOCKER_DIR ?= /tmp/scriptexec-docker
 
-.PHONY: help install dscr build watch test ci system-deps docker-engine base-image lint bench clean
+.PHONY: help install lock dscr build watch test ci system-deps docker-engine base-image lint bench clean
 
 help:
 	@echo "make dscr        set up and build specs/dscr.yaml (the main job)"
 	@echo "make ci          set up everything (Debian packages, Docker engine, base image) and run all tests"
 	@echo "make test        run the tests with what this machine has (skips Docker/browser tests if absent)"
-	@echo "make install     create .venv with scriptexec and its test dependencies"
+	@echo "make install     create .venv with scriptexec and its locked test dependencies"
+	@echo "make lock        refresh requirements.lock to the newest allowed releases"
 	@echo "make build       build every spec under specs/ (tenant_risk needs an LLM)"
 	@echo "make watch       rebuild specs as you edit them"
 	@echo "make lint        ruff and mypy"
@@ -26,12 +27,30 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# The marker is rebuilt when the dependency list changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e '.[test]'
+# The exact, hash-checked dependency set CI tested (requirements.lock, made by `make lock`),
+# then scriptexec itself with no dependency resolution of its own. The lock is resolved for
+# CPython 3.11 on Linux; another Python gets pyproject.toml's ranges instead, with a warning.
+# The marker is rebuilt when the lock or the dependency list changes.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/activate
+	@if $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then \
+	  $(BIN)/pip install --quiet --require-hashes -r requirements.lock && \
+	  $(BIN)/pip install --quiet --no-deps --no-build-isolation -e . ; \
+	else \
+	  echo "warning: requirements.lock is for Python 3.11; installing from pyproject.toml's ranges" >&2; \
+	  $(BIN)/pip install --quiet -e '.[test]' ; \
+	fi
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Refresh requirements.lock to the newest releases pyproject.toml allows (then run `make ci`
+# and commit the lock if it passes). `make lock LOCK_ARGS=--upgrade-package=ruff` moves one only.
+LOCK_ARGS ?= --upgrade
+lock: | $(BIN)/activate
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet $(LOCK_ARGS) --extra test --build-deps-for editable \
+	  --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --output-file requirements.lock pyproject.toml
 
 # The main job: a fresh machine goes from clone to a built DSCR program with this.
 # With a Docker engine reachable, the image is built too (base image from BASE_IMAGE if set).
