@@ -66,9 +66,9 @@ watch: install
 test: install
 	$(BIN)/pytest
 
-# What CI runs: system packages, a private Docker engine, the base image, then every test,
-# with Docker and browser tests required instead of skipped.
-ci: install system-deps
+# What CI runs: lint, system packages, a private Docker engine, the base image, then every
+# test, with Docker and browser tests required instead of skipped.
+ci: lint system-deps
 	@DOCKER_HOST="$$(scripts/docker-engine.sh start)" && export DOCKER_HOST && \
 	  scripts/base-image.sh $(BASE_IMAGE) && \
 	  SCRIPTEXEC_REQUIRE_DOCKER=1 SCRIPTEXEC_REQUIRE_BROWSER=1 SCRIPTEXEC_BASE_IMAGE=$(BASE_IMAGE) \
