@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from scriptexec.checks.issues import Issue, ResourceEstimate, ValidationReport
+from scriptexec.pyparse import parse
 
 if TYPE_CHECKING:
     from scriptexec.checks.names import Names
@@ -44,7 +45,7 @@ def _parse(name: str, data: bytes) -> tuple[ast.Module | None, str, list[Issue]]
         line = data[: exc.start].count(b"\n") + 1
         return None, "", [Issue(name, line, 0, "error", "SYN002", f"not UTF-8: {exc.reason}")]
     try:
-        return ast.parse(source, filename=name), source, []
+        return parse(source, filename=name), source, []
     except SyntaxError as exc:
         issue = Issue(name, exc.lineno or 1, max((exc.offset or 1) - 1, 0), "error", "SYN001",
                       f"syntax error: {exc.msg}")  # fmt: skip

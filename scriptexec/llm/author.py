@@ -20,6 +20,7 @@ from typing import Any
 from scriptexec.engine.cache import Cache, StageRecord, atomic_write
 from scriptexec.engine.keys import dict_hash
 from scriptexec.errors import BuildError, FrozenError, LLMError
+from scriptexec.pyparse import parse
 from scriptexec.spec.model import Spec
 from scriptexec.stages.base import StageContext
 
@@ -264,7 +265,7 @@ def _function_spans(steps_module: bytes, spec: Spec) -> dict[str, tuple[int, int
 
     names = {step_function_name(s["name"]): s["name"] for s in spec.canonical["steps"]}
     try:
-        tree = ast.parse(steps_module)
+        tree = parse(steps_module)
     except SyntaxError:
         return {}
     return {

@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Sequence
 
 from scriptexec.errors import LLMError
+from scriptexec.pyparse import parse
 
 PYTHON_TAGS = frozenset({"python", "python3", "py", "py3", "ipython"})
 _THINKING = re.compile(r"<think>.*?(</think>|\Z)", re.DOTALL)
@@ -142,7 +143,7 @@ def _is_usage(node: ast.stmt, *, docstring_position: bool) -> bool:
 def _only_usage(code: str) -> bool:
     """A block that defines and imports nothing and calls something: an example."""
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except SyntaxError:
         return False
     defines = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
@@ -153,7 +154,7 @@ def _only_usage(code: str) -> bool:
 
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        parse(code)
     except (SyntaxError, ValueError):  # ValueError: null bytes
         return False
     return True
@@ -161,7 +162,7 @@ def _parses(code: str) -> bool:
 
 def _parse_or_raise(code: str) -> ast.Module:
     try:
-        return ast.parse(code)
+        return parse(code)
     except SyntaxError as exc:
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         shown = (exc.text or "").strip()
