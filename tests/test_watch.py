@@ -173,3 +173,16 @@ def test_summary_lists_every_stage_that_ran(watching: WatchProcess, dscr_built: 
     listed = summary.split(": ", 2)[2].split(", ")
     assert sorted(listed) == sorted(ran)
     assert "package" in listed and "generate" in listed
+
+
+def test_putting_a_broken_spec_back_says_it_is_valid_again(
+    watching: WatchProcess, dscr_built: Path
+) -> None:
+    original = (dscr_built / SPEC).read_text()
+    edit(dscr_built, "dscr: noi / annual_debt_service", "dscr: noi / annual_debt_servic")
+    watching.wait_for("last good outputs kept")
+    (dscr_built / SPEC).write_text(original)  # undo in the editor: exactly as it last built
+    watching.wait_for(r"specs/dscr.yaml: valid again and up to date|dscr: rebuilt in")
+    watching.settle()
+    last = [line for line in watching.text().splitlines() if line.strip()][-1]
+    assert "valid again and up to date" in last or "already up to date" in last, last

@@ -212,6 +212,16 @@ class Watcher:
                 engine = Engine(self.project, self.console.warn, cancel)
                 engine.progress = self.console.progress  # type: ignore[method-assign]
                 stale = [p for p in sorted(targets) if not engine.up_to_date(p, self.req)]
+                for path in sorted(set(targets) - set(stale)):
+                    if self.failed.pop(path, None) is not None:
+                        # Put back as it last built: no stage runs, but the screen still
+                        # says "invalid" unless we say otherwise.
+                        self.console.line(
+                            self.console.style(
+                                f"{self.project.relative(path)}: valid again and up to date",
+                                "green",
+                            )
+                        )
                 if not stale:
                     return
                 self.rebuilds += 1
