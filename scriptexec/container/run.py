@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,19 @@ def run_program(
     stop = stop or threading.Event()
     if local:
         return run_local(project, spec, program_dir, env, web, port, publish_port, on_output, stop)
-    return _run_container(spec, program_dir, env, web, port, publish_port, image, on_output, stop)
+    shown = host_paths(program_dir, project.relative)
+    return _run_container(
+        spec, program_dir, env, web, port, publish_port, image, lambda t: on_output(shown(t)), stop
+    )
+
+
+def host_paths(program_dir: Path, relative: Callable[[Path], str]) -> Callable[[str], str]:
+    """Rewrite the container's mount points in a line of output to where the files land
+    on the host (`/data/results/results.csv` -> `build/dscr/results/results.csv`)."""
+    mounts = sorted(DATA_MOUNTS.items(), key=lambda item: -len(item[1]))
+    pattern = re.compile("|".join(re.escape(m) + r"(?=/|\b|$)" for _, m in mounts))
+    to_host = {m: relative(program_dir / d) for d, m in mounts}
+    return lambda line: pattern.sub(lambda match: to_host[match.group(0)], line)
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -124,6 +124,14 @@ def test_batch_in_a_container_matches_a_local_run(dscr: Dscr, tmp_path: Path) ->
     assert len(in_container) == 8
 
 
+def test_run_names_the_files_where_they_land_on_the_host(dscr: Dscr) -> None:
+    result = dscr.cli("run", "specs/dscr.yaml", cwd=dscr.root)
+    assert "/data/" not in result.output, result.output
+    results = f"build/{dscr.name}/results/results.csv"
+    assert results in result.output, result.output
+    assert (dscr.root / results).is_file()
+
+
 def test_web_health_and_simulate(dscr: Dscr) -> None:
     port = _free_port()
     stop = threading.Event()
