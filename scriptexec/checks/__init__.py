@@ -18,6 +18,8 @@ from scriptexec.checks.issues import Issue, ResourceEstimate, ValidationReport
 from scriptexec.pyparse import parse
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from scriptexec.checks.names import Names
 
 # The checks themselves are imported when first used: the engine imports this package on
@@ -75,11 +77,16 @@ def _check_file(name: str, data: bytes) -> tuple[tuple[ast.Module, Names] | None
 
 
 def check_program(
-    files: Mapping[str, bytes], *, threshold: float = DEFAULT_THRESHOLD, lint: bool = True
+    files: Mapping[str, bytes],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    lint: bool = True,
+    tmp_dir: Path | None = None,
 ) -> ValidationReport:
     """Check every .py file of a program (and scan its other files for credentials).
 
     `lint=False` skips the ruff and bandit processes (for fast tests of the AST checks only).
+    `tmp_dir` is where the linted copy goes (the validate stage's own work folder).
     Raises ExternalCommandError when a linter is missing or fails.
     """
     from scriptexec.checks import linters, practices, resources, secrets
@@ -100,7 +107,7 @@ def check_program(
     issues += practices.check_program(parsed)
     tools: dict[str, str] = {}
     if lint and python_files:
-        issues += linters.lint(python_files)
+        issues += linters.lint(python_files, tmp_dir=tmp_dir)
         tools = linters.tool_versions()
     issues.sort(key=Issue.sort_key)
     total = score(issues)

@@ -140,11 +140,18 @@ def run_bandit(root: Path, paths: list[str], *, python: str = sys.executable) ->
     return issues
 
 
-def lint(files: Mapping[str, bytes], *, python: str = sys.executable) -> list[Issue]:
-    """Run ruff and bandit (concurrently: two processes, two cores) on `files`."""
+def lint(
+    files: Mapping[str, bytes], *, python: str = sys.executable, tmp_dir: Path | None = None
+) -> list[Issue]:
+    """Run ruff and bandit (concurrently: two processes, two cores) on `files`.
+
+    The copy they read goes under `tmp_dir` when given: a build passes its stage's folder
+    in .scriptexec/tmp/, which the next build sweeps if this one is killed (a folder left
+    in /tmp by a killed build would stay there).
+    """
     if not files:
         return []
-    with tempfile.TemporaryDirectory(prefix="scriptexec-lint-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="scriptexec-lint-", dir=tmp_dir) as tmp:
         root = Path(tmp).resolve()
         paths = []
         for name, content in sorted(files.items()):

@@ -44,6 +44,12 @@ def render_listener(console: Console, mode: str) -> Any:
                         console.error(str(p))
                 else:
                     console.error(f"{name}: " + console.style("error: ", "red") + str(report.error))
+            elif report.restored and mode == "build":
+                # Cached stages print only with -v; without this a build that put back
+                # every file (after `clean`, or without the lock) would say nothing at all.
+                n = report.restored
+                console.event("spec", spec=name, state="restored", stages=n)
+                console.line(f"{name}: restored {n} stage{'s' if n != 1 else ''} from the cache")
             return
         console.event(
             "stage",

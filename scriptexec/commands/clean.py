@@ -8,6 +8,7 @@ from pathlib import Path
 from scriptexec.engine.cache import Cache
 from scriptexec.engine.lockfile import LockFile
 from scriptexec.engine.publish import unpublish
+from scriptexec.engine.scratch import sweep
 from scriptexec.errors import SpecError, UsageError
 from scriptexec.file_lock import file_lock
 from scriptexec.project import Project
@@ -44,10 +45,10 @@ def clean_specs(*, project: Project, paths: list[Path] | None) -> list[str]:
                 dirs.append(project.build_dir(load_spec(path, project.relative(path)).name))
             except SpecError:
                 dirs.append(project.build_dir(path.stem))
-    lines = []
+    lines: list[str] = []
     with file_lock(project.state_dir / "build.lock"):
         for d in dirs:
-            n = unpublish(d)
+            n = unpublish(d, lambda msg: lines.append(f"warning: {msg}"))
             lines.append(f"{project.relative(d)}: removed {n} file{'s' if n != 1 else ''}")
         state = project.state_dir / "state.json"
         state.unlink(missing_ok=True)  # the fast path must not vouch for removed files
@@ -65,4 +66,10 @@ def gc_cache(*, project: Project, max_size: str | None, older_than: str | None) 
             older_than=parse_age(older_than) if older_than else None,
             keep=keep,
         )
-    return f"removed {removed} cache files, freed {freed / 1e6:.1f} MB"
+        # Holding the project lock, no stage of this project is running: what its scratch
+        # folder holds was left by a killed build.
+        swept = sweep(project, warnings.append)
+    summary = f"removed {removed} cache files, freed {freed / 1e6:.1f} MB"
+    if swept:
+        summary += f"; removed {swept} temporary folder{'s' if swept != 1 else ''} of killed builds"
+    return "\n".join([*(f"warning: {w}" for w in warnings), summary])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 import sys
 import threading
 import time
@@ -86,6 +87,13 @@ class SpecReport:
     def stale(self) -> bool:
         return any(s.state == "stale" for s in self.stages)
 
+    @property
+    def restored(self) -> int:
+        """How many stages came from the cache, when no stage had to run (0 otherwise)."""
+        if any(s.state in ("ran", "failed") for s in self.stages):
+            return 0
+        return sum(s.state == "cached" for s in self.stages)
+
 
 Listener = Callable[[SpecReport, StageReport | None], None]
 
@@ -105,6 +113,8 @@ class Engine:
         project.locked_model_digest = self._locked_model_digest
         self._images: dict[str, str] | None = None
         self._images_lock = threading.Lock()
+        self._scratch_lock = threading.Lock()
+        self._swept = False  # .scriptexec/tmp is swept before the first stage runs
         if "scriptexec.llm.base" in sys.modules:
             # A long-lived process (watch) must see a model pulled since the last build.
             sys.modules["scriptexec.llm.base"].clear_caches()
@@ -215,6 +225,7 @@ class Engine:
                 published = self._walk(spec, req, report, listener)
             if published is not None:
                 self._remember(path, spec, spec_sig, req, report, deps, published)
+                listener(report, None)  # done: the console says what was restored, if all was
         except ScriptexecError as exc:
             report.error = exc
             listener(report, None)
@@ -235,8 +246,8 @@ class Engine:
         if len(raw) > MAX_SPEC_BYTES:
             from scriptexec.spec.model import load_spec
 
-            return load_spec(path, display)  # reports the size problem
-        return load_spec_bytes(path, display, raw)
+            return load_spec(path, display, root=self.project.root)  # reports the size
+        return load_spec_bytes(path, display, raw, root=self.project.root)
 
     def _walk(
         self, spec: Spec, req: Request, report: SpecReport, listener: Listener
@@ -250,6 +261,7 @@ class Engine:
         results: dict[str, StageResult] = {}
         unknown: set[str] = set()  # stages whose output a non-building mode cannot know
         published: dict[str, bytes] = {}
+        modes: dict[str, int] = {}  # published file -> mode bits it must not exceed
         for batch in _batches(req.stages()):
             if self.cancel.is_set():
                 raise KeyboardInterrupt
@@ -262,7 +274,7 @@ class Engine:
                 continue
             failure: BaseException | None = None
             outcomes = self._obtain_all(planned, spec, req, results)
-            for plan, (outcome, state, seconds) in zip(planned, outcomes, strict=True):
+            for plan, (outcome, state, seconds, note) in zip(planned, outcomes, strict=True):
                 name = plan.stage.name
                 if isinstance(outcome, EngineUnavailableError):
                     self._emit(report, listener, StageReport(name, "skipped", str(outcome)))
@@ -281,7 +293,8 @@ class Engine:
                 if plan.stage.publish_dir is not None:
                     prefix = f"{plan.stage.publish_dir}/" if plan.stage.publish_dir else ""
                     published.update({prefix + f: d for f, d in result.files.items()})
-                why = "" if state == "cached" else (plan.reason or "forced")
+                    modes.update({prefix + f: m for f, m in file_modes(result).items()})
+                why = "" if state == "cached" else (plan.reason or note)
                 self._emit(report, listener, StageReport(name, state, why, seconds))
             if failure is not None:
                 self.lock.save()
@@ -293,7 +306,7 @@ class Engine:
         self.lock.save(min_interval=2.0)
         if self.cancel.is_set():
             raise KeyboardInterrupt  # superseded or interrupted: publish nothing
-        return publish(self.project.build_dir(spec.name), published)
+        return publish(self.project.build_dir(spec.name), published, modes=modes, warn=self.warn)
 
     def _plan(
         self,
@@ -354,20 +367,19 @@ class Engine:
 
     def _obtain_all(
         self, planned: list[_Planned], spec: Spec, req: Request, results: dict[str, StageResult]
-    ) -> list[tuple[Any, str, float]]:
-        """(result or exception, state, seconds) for each planned stage, in order."""
+    ) -> list[tuple[Any, str, float, str]]:
+        """(result or exception, state, seconds, why it ran) for each planned stage."""
         from concurrent.futures import ThreadPoolExecutor
 
-
-        def one(plan: _Planned) -> tuple[Any, str, float]:
+        def one(plan: _Planned) -> tuple[Any, str, float, str]:
             started = time.monotonic()
             try:
-                result, state = self._obtain(
+                result, state, note = self._obtain(
                     plan.stage, spec, plan.key, plan.reason, req, results, plan.touched
                 )
-                return result, state, time.monotonic() - started
+                return result, state, time.monotonic() - started, note
             except (ScriptexecError, KeyboardInterrupt) as exc:
-                return exc, "failed", time.monotonic() - started
+                return exc, "failed", time.monotonic() - started, ""
 
         if len(planned) <= 1:
             outcomes = [one(p) for p in planned]
@@ -379,7 +391,7 @@ class Engine:
                 except KeyboardInterrupt:
                     self.cancel.set()
                     raise
-        for outcome, _, _ in outcomes:
+        for outcome, _, _, _ in outcomes:
             if isinstance(outcome, KeyboardInterrupt):
                 raise outcome
         return outcomes
@@ -411,18 +423,19 @@ class Engine:
         req: Request,
         results: dict[str, StageResult],
         touched: dict[str, Any],
-    ) -> tuple[StageResult, str]:
+    ) -> tuple[StageResult, str, str]:
+        """(result, "cached" or "ran", why it ran when the lock alone does not say)."""
         forced = req.force in ("all", stage.name)
         if hasattr(stage, "present"):
             return self._obtain_image(stage, spec, key, req, results, forced)
-        record = None if forced else self.cache.get_record(key)
-        if record is not None:
-            files = self.cache.load_files(record)
-            if files is not None:
+        note = "forced"
+        if not forced:
+            record, files, note = self.cache.fetch(key)
+            if record is not None and files is not None:
                 self.cache.touch(key)
                 from scriptexec.stages.base import StageResult
 
-                return StageResult(files, record.meta), "cached"
+                return StageResult(files, record.meta), "cached", ""
         # A stage that caches its LLM work piece by piece (generate, per step) checks
         # --frozen itself, so it can still re-render from cached pieces.
         if req.frozen and stage.needs_llm(spec) and not getattr(stage, "frozen_aware", False):
@@ -437,9 +450,10 @@ class Engine:
                 f"{self.project.relative(Path(moved[0]))} changed while {stage.name} ran; "
                 "nothing was recorded: run the build again"
             )
-        blobs = {f: self.cache.put_blob(d) for f, d in result.files.items()}
+        modes = file_modes(result)
+        blobs = {f: self.cache.put_blob(d, modes.get(f, 0o644)) for f, d in result.files.items()}
         self.cache.put_record(key, StageRecord(blobs, result.meta))
-        return result, "ran"
+        return result, "ran", note
 
     def _obtain_image(
         self,
@@ -449,25 +463,33 @@ class Engine:
         req: Request,
         results: dict[str, StageResult],
         forced: bool,
-    ) -> tuple[StageResult, str]:
+    ) -> tuple[StageResult, str, str]:
         if not forced and key in self.images():
             from scriptexec.stages.base import StageResult
 
-            return StageResult({}, {"image": self.images()[key]}), "cached"
+            return StageResult({}, {"image": self.images()[key]}), "cached", ""
         result = self._run(stage, spec, results, key)
         with self._images_lock:
             if self._images is not None and "image" in result.meta:
                 self._images[key] = result.meta["image"]
-        return result, "ran"
+        return result, "ran", "forced" if forced else "no image with this key on the engine"
 
     def _run(
         self, stage: Any, spec: Spec, results: dict[str, StageResult], key: str
     ) -> StageResult:
         import tempfile
 
+        from scriptexec.engine.scratch import scratch_dir, sweep
         from scriptexec.stages.base import StageContext
 
-        with tempfile.TemporaryDirectory(prefix=f"scriptexec-{stage.name}-") as workdir:
+        with self._scratch_lock:
+            if not self._swept:
+                # Stages run only under the project lock, so what the first one finds in
+                # the scratch folder was left by a killed build.
+                sweep(self.project, self.warn)
+                self._swept = True
+            scratch = scratch_dir(self.project)
+        with tempfile.TemporaryDirectory(prefix=f"{stage.name}-", dir=scratch) as workdir:
             ctx = StageContext(
                 spec=spec,
                 project=self.project,
@@ -581,6 +603,20 @@ class _Planned:
     upstream: dict[str, dict[str, str]]
     reason: str | None
     touched: dict[str, Any]
+
+
+def file_modes(result: StageResult) -> dict[str, int]:
+    """The permission bits a stage asks its files to keep (`meta.modes`, as octal text:
+    package keeps a private data file private). Only ever used to narrow 0644, so a
+    hostile cache record cannot widen anything."""
+    modes = result.meta.get("modes")
+    if not isinstance(modes, dict):
+        return {}
+    out = {}
+    for name, text in modes.items():
+        if isinstance(text, str) and re.fullmatch(r"0?[0-7]{3}", text):
+            out[str(name)] = int(text, 8)
+    return out
 
 
 def _batches(stages: tuple[str, ...]) -> list[list[str]]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scriptexec.engine.cache import atomic_write
+from scriptexec.engine.names import UnsafeName, check_digest, check_name
 
 HEADER = "# scriptexec.lock: written by `scriptexec build`; commit it next to your specs.\n"
 LOCK_VERSION = 1
@@ -46,6 +47,16 @@ class StageEntry:
             dict(d.get("outputs") or {}),
             dict(d.get("meta") or {}),
         )
+
+
+def _checked(entry: StageEntry) -> StageEntry:
+    """The entry, if its key and outputs look like what a build writes (the lock is
+    committed, so anyone may have edited it); else UnsafeName."""
+    check_digest(entry.key)
+    for name, digest in entry.outputs.items():
+        check_name(name)
+        check_digest(digest)
+    return entry
 
 
 class LockFile:
@@ -84,9 +95,14 @@ class LockFile:
             if not isinstance(specs, dict):
                 raise TypeError("no 'specs' mapping")
             for name, entry in specs.items():
-                stages = {
-                    s: StageEntry.from_dict(e) for s, e in (entry.get("stages") or {}).items()
-                }
+                stages = {}
+                for stage, e in (entry.get("stages") or {}).items():
+                    try:
+                        stages[stage] = _checked(StageEntry.from_dict(e))
+                    except UnsafeName as exc:
+                        self.warn(
+                            f"{self.path.name}: {name} {stage} is corrupt ({exc}); ignoring it"
+                        )
                 self.specs[str(name)] = {"spec": entry.get("spec"), "stages": stages}
         except (yaml.YAMLError, TypeError, KeyError, ValueError, AttributeError) as exc:
             self.warn(f"{self.path.name} is corrupt ({exc}); ignoring it: stages are re-checked")

@@ -207,7 +207,7 @@ class _Author:
         files = render_program(program_model(self.spec, codes), self.project)
         spans = _function_spans(files.get("steps.py", b""), self.spec)
         errors: dict[str, list[str]] = {}
-        report = check_program(files, threshold=threshold(self.spec))
+        report = check_program(files, threshold=threshold(self.spec), tmp_dir=self.ctx.workdir)
         if not report.passed:
             for issue in report.issues:
                 if getattr(issue, "severity", "") == "info":
@@ -222,7 +222,8 @@ class _Author:
         if errors:
             return errors
         c = self.spec.canonical
-        with tempfile.TemporaryDirectory(prefix="scriptexec-author-") as tmp:
+        # In the stage's folder under .scriptexec/tmp/, which a later build sweeps if killed.
+        with tempfile.TemporaryDirectory(prefix="scriptexec-author-", dir=self.ctx.workdir) as tmp:
             program = Path(tmp) / "program"
             for name, data in files.items():
                 atomic_write(program / name, data)

@@ -57,7 +57,7 @@ class ImageStage:
         # network is not an input: it changes how the image is built, not what is in it.
         return {
             f"file:{project.relative(data.source)}": project.file_digest(data.source)
-            for data in data_files(spec)
+            for data in data_files(spec, project.root)
         }
 
     def needs_llm(self, spec: Spec) -> bool:

@@ -65,7 +65,7 @@ class ValidateStage:
     def run(self, ctx: StageContext) -> StageResult:
         files = dict(ctx.upstream["generate"].files)
         ctx.progress(f"validate: checking {sum(n.endswith('.py') for n in files)} Python files")
-        report = check_program(files, threshold=threshold(ctx.spec))
+        report = check_program(files, threshold=threshold(ctx.spec), tmp_dir=ctx.workdir)
         if not report.passed:
             raise ValidationFailed(report)
         meta = {"score": report.score, "issues": report.counts()}

@@ -59,6 +59,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(
-        root=tmp_path / "project",
+        root=tmp_path,  # the specs tests write live inside it: data outside is refused
         options=Options(base_image=BASE_IMAGE, build_network="host"),
     )

@@ -74,9 +74,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     root = tmp_path_factory.mktemp("docker")
     # One name per test session: parallel runs and other images on the engine stay apart.
     name = f"sxtest-{os.getpid()}"
-    project = Project(
-        root=root / "project", options=Options(base_image=BASE_IMAGE, build_network="host")
-    )
+    project = Project(root=root, options=Options(base_image=BASE_IMAGE, build_network="host"))
     spec = write_spec(root / "specs", spec_text(name))
     generate = StageResult(files=program_files())
     package = run_stage(PACKAGE, spec, project, root / "package")

@@ -146,3 +146,80 @@ def test_publish_sweeps_temporaries_left_by_a_kill(dscr_project: Path, cli) -> N
     cli("build", SPEC, "--no-image", cwd=dscr_project)
     assert not stale.exists()
     assert mine.read_text() == "keep"
+
+
+def kill_mid_stage(project: Path, systmp: Path) -> None:
+    """SIGKILL a real build while validate and test are running (their temp dirs exist)."""
+    env = {**os.environ, "NO_COLOR": "1", "TMPDIR": str(systmp)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scriptexec", "-v", "build", SPEC, "--no-image", "-B"],
+        cwd=project,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "generate ran" in line:
+            time.sleep(0.4)  # validate runs ruff and bandit for ~1 s, test its checks
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=20)
+
+
+def leftovers(project: Path, systmp: Path) -> list[Path]:
+    """Temporaries of a build: the stages' folders, and the cache's half-written files."""
+    found = list(systmp.iterdir())
+    state_tmp = project / ".scriptexec" / "tmp"
+    found += list(state_tmp.iterdir()) if state_tmp.is_dir() else []
+    found += list(Path(os.environ["SCRIPTEXEC_CACHE_DIR"]).rglob("*.tmp"))
+    return found
+
+
+def test_gc_removes_what_a_killed_build_left(project: Path, tmp_path: Path) -> None:
+    systmp = tmp_path / "systmp"  # the build's TMPDIR: what it leaves there is its own
+    systmp.mkdir()
+    kill_mid_stage(project, systmp)
+    assert leftovers(project, systmp), "the kill left nothing behind; the test lost its point"
+    # A write killed inside atomic_write leaves a temporary in the cache (an hour old here).
+    cache = Path(os.environ["SCRIPTEXEC_CACHE_DIR"])
+    stale = cache / "stages" / "ab" / ".ab12.json.k1ll3d.tmp"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("half a record")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    gc = subprocess.run(
+        [sys.executable, "-m", "scriptexec", "cache", "gc", "--older-than", "30d"],
+        cwd=project,
+        env={**os.environ, "TMPDIR": str(systmp)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    assert leftovers(project, systmp) == []
+
+
+def test_the_next_build_sweeps_what_a_killed_build_left(project: Path, tmp_path: Path) -> None:
+    systmp = tmp_path / "systmp"
+    systmp.mkdir()
+    kill_mid_stage(project, systmp)
+    assert leftovers(project, systmp)
+    again = subprocess.run(
+        [sys.executable, "-m", "scriptexec", "build", SPEC, "--no-image"],
+        cwd=project,
+        env={**os.environ, "TMPDIR": str(systmp)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert leftovers(project, systmp) == []
+
+
+def test_gc_keeps_a_running_builds_temporaries(dscr_project: Path, cli) -> None:
+    cache = Path(os.environ["SCRIPTEXEC_CACHE_DIR"])
+    fresh = next((cache / "blobs").iterdir()) / ".abc.x1y2.tmp"  # being written right now
+    fresh.write_text("half a blob")
+    cli("cache", "gc", "--older-than", "30d", cwd=dscr_project)
+    assert fresh.exists()

@@ -17,6 +17,7 @@ CASES = sorted(CORPUS.glob("*.yaml"))
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_validate_messages_match_golden(case: Path, tmp_path: Path, cli) -> None:
     shutil.copy(case, tmp_path / case.name)
+    shutil.copytree(CORPUS / "data", tmp_path / "data")  # the sample data cases point at
     result = cli("validate", case.name, cwd=tmp_path, expect=2)
     assert "Traceback" not in result.output
     lines = result.output.splitlines()
@@ -28,4 +29,7 @@ def test_validate_messages_match_golden(case: Path, tmp_path: Path, cli) -> None
     if os.environ.get("SCRIPTEXEC_UPDATE_GOLDEN"):
         golden.write_text(problems)
     assert problems == golden.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [case.name], "validate wrote a file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([case.name, "data"]), (
+        "validate wrote"
+    )
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["items.csv"], "validate wrote"
