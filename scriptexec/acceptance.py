@@ -6,6 +6,12 @@ each input's own format (csv, json, sqlite; postgres and http inputs through the
 runs in batch mode (`app.py run --json`, standard library only) with a timeout. Where
 bubblewrap works, it also runs without network and sees the machine read-only except for
 that directory; where it does not, the report says so.
+
+The timeout is the program's own TIME_LIMIT first: its watchdog thread prints the stack,
+which names the formula being computed, even from inside one endless C call. The harness
+kills the program a few seconds later if it is still running (a program that is not
+generated has no watchdog). After a check times out the later checks are not run: each
+would most likely wait out the same timeout.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import csv
 import functools
 import json
 import math
+import re
 import shutil
 import sqlite3
 import sys
@@ -29,8 +36,16 @@ from scriptexec.process import clean_env, run_command
 
 # Bump when the way checks are run or compared changes: it is part of the test stage's key,
 # so every cached test result is redone.
-HARNESS_VERSION = 1
+HARNESS_VERSION = 2
 DEFAULT_TIMEOUT = 60.0  # seconds per check; a check is a handful of rows
+KILL_GRACE = 5.0  # seconds past the program's own TIME_LIMIT before it is killed
+# faulthandler's report of a TIME_LIMIT, then the frames, innermost first.
+_WATCHDOG = re.compile(r"^Timeout \([0-9:.]+\)!$", re.MULTILINE)
+_FRAME = re.compile(r'^\s+File "[^"]*", line \d+ in (\w+)$', re.MULTILINE)
+# The generated program's functions for each formula, and the spec keys they come from;
+# its own compute_row, compute_summary and compute_groups are not formulas.
+_FORMULA_FUNCTIONS = {"compute_": "compute.", "summary_": "summary.", "group_": "groups.summary."}
+_PROGRAM_FUNCTIONS = {"compute_row", "compute_summary", "compute_groups"}
 DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 1e-9}
 _SQLITE_TYPES = {"number": "REAL", "integer": "INTEGER", "boolean": "INTEGER", "string": "TEXT"}
 
@@ -131,6 +146,7 @@ class CheckResult:
     name: str
     passed: bool
     failures: list[str] = field(default_factory=list)  # readable lines: expected (-), actual (+)
+    timed_out: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "passed": self.passed, "failures": self.failures}
@@ -179,15 +195,23 @@ def run_checks(
 ) -> Report:
     """Run the program in `program_dir` on every check; never raises for a failed check."""
     box = sandbox()
-    results = []
+    results: list[CheckResult] = []
+    timed_out: CheckResult | None = None
     for number, check in enumerate(checks, 1):
         if cancel is not None and cancel.is_set():
             raise Interrupted("interrupted while running checks")
+        if timed_out is not None:
+            note = f'  not run: check "{timed_out.name}" timed out'
+            results.append(CheckResult(str(check["name"]), False, [note]))
+            continue
         if progress is not None:
             progress(f"check {number}/{len(checks)}: {check['name']}")
         work = workdir / f"check-{number}"
         work.mkdir(parents=True)
-        results.append(_run_check(program_dir, check, inputs, work, timeout, box))
+        result = _run_check(program_dir, check, inputs, work, timeout, box)
+        results.append(result)
+        if result.timed_out:
+            timed_out = result
     return Report(box.description, results)
 
 
@@ -207,6 +231,7 @@ def _run_check(
         LOG_LEVEL="INFO",
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONIOENCODING="utf-8",
+        TIME_LIMIT=f"{timeout:g}",
     )
     given = check.get("given") or {}
     unknown = sorted(set(given) - {i.name for i in inputs})
@@ -220,16 +245,24 @@ def _run_check(
     cmd = [sys.executable, str(program_dir / "app.py"), "run", "--json"]
     for param, value in (check.get("parameters") or {}).items():
         cmd += ["--param", f"{param}={_param_text(value)}"]
+    late = f"  the program did not finish within {timeout:g}s"
     try:
-        proc = run_command(box.wrap(cmd, work), cwd=work, env=env, timeout=timeout, check=False)
+        proc = run_command(
+            box.wrap(cmd, work), cwd=work, env=env, timeout=timeout + KILL_GRACE, check=False
+        )
     except ExternalCommandError as exc:
         if exc.output.startswith("timed out"):
-            return CheckResult(name, False, [f"  the program did not finish within {timeout:g}s"])
+            return CheckResult(name, False, [late], timed_out=True)
         return CheckResult(name, False, [f"  the program could not be started: {exc.output}"])
     # Paths inside the check's temporary directory are shown relative to it: shorter, and
     # the same from one run to the next.
     stdout = proc.stdout.decode("utf-8", "replace").replace(f"{work}/", "")
     stderr = proc.stderr.decode("utf-8", "replace").replace(f"{work}/", "")
+    watchdog = _WATCHDOG.search(stderr) if proc.returncode != 0 else None
+    if watchdog is not None:
+        where = _where(stderr[watchdog.end() :])
+        failure = f"{late}; it was {where}" if where else late
+        return CheckResult(name, False, [failure], timed_out=True)
     expect = check.get("expect") or {}
     wanted_error = expect.get("error")
     if proc.returncode != 0:
@@ -252,6 +285,21 @@ def _run_check(
     tolerance = {**DEFAULT_TOLERANCE, **(check.get("tolerance") or {})}
     failures = compare(expect, result, tolerance)
     return CheckResult(name, not failures, failures)
+
+
+def _where(dump: str) -> str | None:
+    """What the program was doing when its TIME_LIMIT ran out, from the watchdog's stack:
+    the innermost formula (or prose step), else the innermost function of the program."""
+    functions = _FRAME.findall(dump)
+    for function in functions:
+        if function in _PROGRAM_FUNCTIONS:
+            continue
+        for prefix, key in _FORMULA_FUNCTIONS.items():
+            if function.startswith(prefix):
+                return f"computing {key}{function[len(prefix) :]}"
+        if function.startswith("step_"):
+            return f"in the prose step {function[len('step_') :]}"
+    return f"in {functions[0]}()" if functions else None
 
 
 def _param_text(value: Any) -> str:

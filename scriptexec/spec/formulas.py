@@ -1,26 +1,45 @@
 """The formula language: a small, safe subset of Python expressions.
 
 Formulas are parsed with `ast` and checked against a whitelist of node types, names and
-functions; they are then compiled to plain Python source for the generated program. Nothing
-is ever evaluated here, and the generated program never calls `eval`.
+functions; they are then compiled to plain Python source for the generated program. No
+formula is ever `eval`ed, here or in the generated program (constants are folded by walking
+the checked tree, below).
 
 Types are checked where they can be told: arithmetic wants numbers, `and`/`or`/`not` and
 conditions want booleans, ordering comparisons want numbers.
+
+What a formula may cost is bounded too. Its nesting depth is limited (the checker and the
+compiler recurse over the tree). Constant sub-expressions are folded, with the same guards
+the generated program applies at run time, so that `10 ** 10 ** 10` is a spec error
+rather than a program that computes for hours; a power or a `round` that depends on the
+data compiles to the program's guarded `_pow` and `_round`, which refuse a result that
+would be too large before computing it.
 """
 
 from __future__ import annotations
 
 import ast
 import itertools
-from collections.abc import Mapping
+import math
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from scriptexec import pyparse
 from scriptexec.spec.suggest import did_you_mean
 
 Type = Literal["number", "integer", "boolean", "string"]
 NUMERIC = ("number", "integer")
 MAX_FORMULA_CHARS = 2000
+# Levels of nesting in a formula's tree: the checker and the compiler recurse about three
+# frames per level, well inside Python's default limit of 1000 even at this depth.
+MAX_DEPTH = 100
+# A formula's results are floats in the generated program: nothing larger is kept, so
+# nothing larger need ever be computed. The program defines the same three bounds.
+LARGEST = sys.float_info.max
+MAX_DIGITS = math.log10(LARGEST)  # 308.25...
+MAX_ROUND_DIGITS = 1000  # round(x, n): int.__round__ computes 10 ** |n|
 
 SCALAR_FUNCTIONS = {
     # name: (min args, max args)
@@ -81,7 +100,7 @@ def parse(text: str) -> tuple[ast.expr | None, list[FormulaIssue]]:
         return None, [FormulaIssue(1, 0, "formula is empty")]
     # Parenthesised, so a formula may span lines (YAML folded scalars keep indented breaks).
     try:
-        tree = ast.parse(f"({text.strip()}\n)", mode="eval")
+        tree = pyparse.parse(f"({text.strip()}\n)", mode="eval")
     except SyntaxError as exc:
         msg = (exc.msg or "invalid syntax").replace("invalid syntax. ", "")
         hint = "use ** for powers" if "^" in text else ""
@@ -90,8 +109,26 @@ def parse(text: str) -> tuple[ast.expr | None, list[FormulaIssue]]:
         return None, [FormulaIssue(line, col, msg, hint)]
     except (RecursionError, MemoryError, ValueError):
         return None, [FormulaIssue(1, 0, "formula is nested too deeply")]
+    deepest = _deepest(tree.body)
+    if deepest is not None:
+        line, col = deepest.lineno, max(deepest.col_offset - (1 if deepest.lineno == 1 else 0), 0)
+        message = f"formula is nested too deeply (more than {MAX_DEPTH} levels)"
+        return None, [FormulaIssue(line, col, message, "split it into several values")]
     _unshift(tree.body)
     return tree.body, []
+
+
+def _deepest(tree: ast.expr) -> ast.expr | None:
+    """The first expression nested more than MAX_DEPTH levels deep, found without
+    recursion (the point is to avoid it)."""
+    stack: list[tuple[ast.AST, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH and isinstance(node, ast.expr):
+            return node
+        below = depth + 1 if isinstance(node, ast.expr) else depth
+        stack.extend((child, below) for child in ast.iter_child_nodes(node))
+    return None
 
 
 def _unshift(tree: ast.expr) -> None:
@@ -121,6 +158,10 @@ def check(
     typ = checker.infer(tree)
     if checker.issues:
         return None, checker.issues
+    cost = _Folder()
+    cost.value(tree)
+    if cost.issues:
+        return None, cost.issues
     return Checked(typ or "number", frozenset(checker.refs), ast.unparse(tree), tree), []
 
 
@@ -311,6 +352,155 @@ class _Checker:
             self.in_aggregate = False
 
 
+# -- cost ------------------------------------------------------------------------------
+
+
+class Refused(ArithmeticError):
+    """A result too large to compute, refused before computing it."""
+
+
+Number = int | float
+
+
+def digits(value: Number) -> str:
+    """How many digits the integer part of `value` has, for a message."""
+    return f"{math.floor(math.log10(abs(value))) + 1:,}" if abs(value) >= 1 else "1"
+
+
+def too_large(size: str = "") -> Refused:
+    about = f"about {size} digits, " if size else ""
+    return Refused(f"is too large: {about}more than the largest number (about {LARGEST:.2g})")
+
+
+def bounded(value: Number) -> Number:
+    """`value`, or Refused when it is larger than any float."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise too_large()
+    if isinstance(value, int) and abs(value) > LARGEST:
+        raise too_large(digits(value))
+    return value
+
+
+def power(base: Number, exponent: Number) -> Number:
+    """`base ** exponent`, refused before it is computed when the result would be larger
+    than any float: its size is about exponent * log10(|base|) digits. The program's
+    `_pow` is the same function."""
+    if base < 0 and isinstance(exponent, float) and not exponent.is_integer():
+        raise ValueError("a negative number to a fractional power is not a real number")
+    size = abs(base)
+    if size not in (0, 1):
+        scale = math.log10(size)  # digits per unit of exponent; negative when |base| < 1
+        limit = (MAX_DIGITS + 1) / scale  # compared, not multiplied: exponent may be huge
+        if exponent > limit if scale > 0 else exponent < limit:
+            try:
+                size_text = f"{math.floor(exponent * scale) + 1:,}"
+            except OverflowError:  # more digits than a float can count
+                size_text = ""
+            raise too_large(size_text)
+    # Within a digit of the largest float: computing it exactly is cheap, and tells.
+    try:
+        return bounded(base**exponent)
+    except OverflowError as exc:  # a float result out of range
+        raise too_large() from exc
+
+
+def rounded(value: Number, ndigits: Number) -> Number:
+    """`round(value, ndigits)`, refused when |ndigits| is so large that computing
+    10 ** |ndigits| (as int.__round__ does) would take hours. The program's `_round`."""
+    if not isinstance(ndigits, int):
+        raise TypeError(f"round() to {ndigits!r} digits: it takes a whole number")
+    if abs(ndigits) > MAX_ROUND_DIGITS:
+        raise Refused(f"round() to {ndigits} digits: at most {MAX_ROUND_DIGITS} either way")
+    return round(value, ndigits)
+
+
+_FOLD_BINOPS: dict[type[ast.operator], Callable[[Number, Number], Number]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Pow: power,
+}
+_FOLD_CALLS: dict[str, Callable[..., Number]] = {
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "sqrt": math.sqrt,
+    "ceil": math.ceil,
+    "floor": math.floor,
+}
+
+
+class _Folder:
+    """Folds the constant numeric sub-expressions of a checked formula, with the guards
+    of the generated program; what a guard refuses is an issue at that sub-expression.
+
+    Every sub-expression is visited, so a constant inside a data-dependent expression is
+    checked too. Nothing is computed that the guards have not bounded: apart from powers
+    (guarded), the operations' results grow at most linearly with the formula's length.
+    """
+
+    def __init__(self) -> None:
+        self.issues: list[FormulaIssue] = []
+
+    def value(self, node: ast.expr) -> Number | None:
+        """The constant value of `node`, or None if it depends on the data (or fails)."""
+        if isinstance(node, ast.Call):
+            args = [self.value(a) for a in node.args]
+        else:
+            children = ast.iter_child_nodes(node)
+            args = [self.value(c) for c in children if isinstance(c, ast.expr)]
+        try:
+            return self._fold(node, args)
+        except Refused as exc:
+            shown = ast.unparse(node)
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            if isinstance(node, ast.Call):  # round(): the message names it already
+                shown = ""
+            message = f"{shown} {exc}".strip()
+            self.issues.append(FormulaIssue(node.lineno, node.col_offset, message))
+        except (ArithmeticError, ValueError, TypeError):
+            return None  # 1 / 0 and the like: not folded; the program reports it per row
+        return None
+
+    def _fold(self, node: ast.expr, args: list[Number | None]) -> Number | None:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            return bounded(value) if isinstance(value, int | float) else None
+        if isinstance(node, ast.Name):
+            return CONSTANTS.get(node.id)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            fname = node.func.id
+            if fname == "round" and len(args) == 2 and args[1] is not None:
+                if args[0] is None:  # round(x, -10 ** 10): refused whatever x is
+                    rounded(0, args[1])
+                    return None
+                return rounded(args[0], args[1])
+            if None in args or len(args) < (2 if fname in ("min", "max") else 1):
+                return None  # data-dependent, or an aggregate such as min(x)
+            if fname == "round":
+                return round(args[0])  # type: ignore[arg-type]
+            function = _FOLD_CALLS.get(fname)
+            return bounded(function(*args)) if function else None
+        if None in args:
+            return None
+        if isinstance(node, ast.BinOp):
+            a, b = args
+            return bounded(_FOLD_BINOPS[type(node.op)](a, b))  # type: ignore[arg-type]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            (a,) = args
+            return -a if isinstance(node.op, ast.USub) else a  # type: ignore[operator]
+        return None  # comparisons, conditions: never large
+
+
+def constant(node: ast.expr) -> bool:
+    """Whether `node` is a constant number the guards accept (so needs no guard)."""
+    folder = _Folder()
+    return folder.value(node) is not None and not folder.issues
+
+
 def to_python(
     tree: ast.expr, scope: Mapping[str, Symbol], row_scope: Mapping[str, Symbol] | None = None
 ) -> str:
@@ -323,7 +513,7 @@ def to_python(
 
 
 def _copy(tree: ast.expr) -> ast.expr:
-    return ast.parse(ast.unparse(tree), mode="eval").body
+    return pyparse.parse(ast.unparse(tree), mode="eval").body
 
 
 class _Compiler(ast.NodeTransformer):
@@ -341,9 +531,19 @@ class _Compiler(ast.NodeTransformer):
         container = {"field": "row", "param": "params", "summary": "summary"}[sym.kind]
         return ast.Subscript(ast.Name(container, ast.Load()), ast.Constant(node.id), ast.Load())
 
+    def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
+        if isinstance(node.op, ast.Pow) and not constant(node):
+            args = [self.visit(node.left), self.visit(node.right)]
+            return ast.Call(ast.Name("_pow", ast.Load()), args, [])
+        node.left, node.right = self.visit(node.left), self.visit(node.right)
+        return node
+
     def visit_Call(self, node: ast.Call) -> ast.expr:
         assert isinstance(node.func, ast.Name)
         fname = node.func.id
+        if fname == "round" and len(node.args) == 2 and not constant(node.args[1]):
+            args = [self.visit(a) for a in node.args]
+            return ast.Call(ast.Name("_round", ast.Load()), args, [])
         # min(x) over rows is the aggregate; min(a, b) is the scalar function.
         is_aggregate = fname in AGGREGATES and len(node.args) <= 1
         self.in_aggregate = is_aggregate or self.in_aggregate

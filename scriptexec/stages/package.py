@@ -10,7 +10,9 @@ whatever the generate stage made.
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,7 @@ import jinja2
 
 from scriptexec.container import APP_UID, container_env, image_repo
 from scriptexec.errors import BuildError
+from scriptexec.spec.locations import file_location, is_copied, resolve
 from scriptexec.stages.base import StageContext, StageResult
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ TEMPLATES = {
     "README.md": "package/README.md.j2",
 }
 DATA_DIR = "data"
+DATA_MODE = 0o644  # what build/ files get; a copy of a tighter source keeps the tighter mode
 
 
 @dataclass(frozen=True)
@@ -41,32 +45,58 @@ class DataFile:
     """A sample input file shipped with the program."""
 
     input: str
-    source: Path
+    source: Path  # the real path (symlinks resolved): what is read
     dest: str  # relative to the program, under data/
 
 
-def _is_local_path(location: str | None) -> bool:
-    return bool(location) and "://" not in str(location) and not Path(str(location)).is_absolute()
+def data_files(spec: Spec, root: Path) -> list[DataFile]:
+    """Inputs whose file the build copies, and where they go under data/.
 
-
-def data_files(spec: Spec) -> list[DataFile]:
-    """Inputs whose location is a file relative to the spec, and where they go under data/.
-
-    A location already under data/ keeps its path, so the program's default location works
-    unchanged; anything else (sample.csv, ../shared/x.csv) goes to data/<file name>.
+    Relative locations, and files the input opts in with `outside_project: true` (see
+    scriptexec.spec.locations). A location already under data/ keeps its path, so the
+    program's default location works unchanged; anything else (sample.csv, ../shared/x.csv)
+    goes to data/<file name>. The spec was checked when it was loaded; this checks again
+    (a symlink may have moved since) and refuses a file outside the `root` project.
     """
     out: list[DataFile] = []
     for name, inp in sorted(spec.canonical["inputs"].items()):
-        location = inp.get("location")
-        if not _is_local_path(location):
+        location = file_location(inp)
+        outside = bool(inp.get("outside_project"))
+        if location is None or not is_copied(location, outside):
             continue
-        rel = PurePosixPath(str(location).replace("\\", "/"))
+        source = resolve(location, spec.base_dir)
+        if not outside and not source.is_relative_to(os.path.realpath(root)):
+            raise BuildError(
+                f"{spec.display}:{spec.line_of('inputs', name, 'location')}: "
+                f"inputs.{name}.location: {location!r} resolves to {source}, outside the project"
+            )
+        rel = PurePosixPath(location.replace("\\", "/"))
         if rel.parts and rel.parts[0] == DATA_DIR and ".." not in rel.parts:
             dest = str(rel)
         else:
             dest = f"{DATA_DIR}/{rel.name}"
-        out.append(DataFile(name, spec.base_dir / str(location), dest))
+        out.append(DataFile(name, source, dest))
     return out
+
+
+def _read_data(path: Path) -> tuple[bytes, int]:
+    """A data file's bytes and permission bits. O_NOFOLLOW: the path was resolved, so a
+    symlink here appeared since; O_NONBLOCK: opening a FIFO must not hang the build."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise BuildError(f"{path}: not a regular file; not packaged")
+        return fh.read(), stat.S_IMODE(st.st_mode)
+
+
+def data_mode(path: Path) -> str | None:
+    """The mode a copy gets when the source is private (0600 stays 0600); None: the usual."""
+    try:
+        mode = DATA_MODE & stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return None
+    return None if mode == DATA_MODE else f"{mode:04o}"
 
 
 def _values(spec: Spec, project: Project) -> dict[str, Any]:
@@ -108,8 +138,11 @@ class PackageStage:
         found = _values(spec, project)
         for template in TEMPLATES.values():
             found[f"template:{template}"] = project.template_digest(template)
-        for data in data_files(spec):
+        for data in data_files(spec, project.root):
             found[f"file:{project.relative(data.source)}"] = project.file_digest(data.source)
+            mode = data_mode(data.source)
+            if mode is not None:  # only when set: other specs' keys stay as they were
+                found[f"mode:{project.relative(data.source)}"] = mode
         return found
 
     def needs_llm(self, spec: Spec) -> bool:
@@ -121,7 +154,8 @@ class PackageStage:
         missing: list[str] = []
         owners: dict[str, str] = {}  # packaged path -> input
         packaged: dict[str, str] = {}  # input -> packaged path
-        for data in data_files(spec):
+        modes: dict[str, str] = {}  # packaged path -> mode, where tighter than DATA_MODE
+        for data in data_files(spec, project.root):
             if data.dest in owners:
                 raise BuildError(
                     f"{spec.name}: inputs {owners[data.dest]!r} and {data.input!r} would both"
@@ -129,12 +163,19 @@ class PackageStage:
                 )
             owners[data.dest] = data.input
             try:
-                files[data.dest] = data.source.read_bytes()
+                files[data.dest], mode = _read_data(data.source)
                 packaged[data.input] = data.dest
+                if DATA_MODE & mode != DATA_MODE:
+                    modes[data.dest] = f"{DATA_MODE & mode:04o}"
             except FileNotFoundError:
                 # Not an error here: the location may be meant for the run-time machine.
                 missing.append(project.relative(data.source))
                 ctx.progress(f"sample data {project.relative(data.source)} not found; not packaged")
+            except OSError as exc:  # ELOOP: a symlink swapped in since the path was resolved
+                raise BuildError(
+                    f"{project.relative(data.source)}: cannot read {data.input!r}'s data: "
+                    f"{exc.strerror}"
+                ) from exc
         context = _template_context(_values(spec, project), packaged)
         env = _jinja_env()
         for output, template in TEMPLATES.items():
@@ -144,7 +185,10 @@ class PackageStage:
             except jinja2.TemplateError as exc:
                 raise BuildError(f"{project.relative(project.template(template))}: {exc}") from exc
             files[output] = text.encode("utf-8")
-        return StageResult(files=files, meta={"data_missing": missing} if missing else {})
+        meta: dict[str, Any] = {"data_missing": missing} if missing else {}
+        if modes:
+            meta["modes"] = modes  # the engine publishes and caches these files no wider
+        return StageResult(files=files, meta=meta)
 
 
 def _template_context(values: dict[str, Any], packaged: dict[str, str]) -> dict[str, Any]:

@@ -64,14 +64,14 @@ def test_batch_program_has_no_healthcheck_and_no_network(project: Project, tmp_p
 
 
 def test_base_image_comes_from_the_spec_unless_overridden(tmp_path: Path) -> None:
-    plain = Project(root=tmp_path / "p", options=Options())
+    plain = Project(root=tmp_path, options=Options())
     plain.options.base_image = None  # whatever SCRIPTEXEC_BASE_IMAGE says in this shell
     text = spec_text(base_image="python:3.12-slim")
     assert package(plain, tmp_path / "a", text)["Dockerfile"].startswith(b"# ")
     assert b"\nFROM python:3.12-slim\n" in package(plain, tmp_path / "a", text)["Dockerfile"]
     spec = write_spec(tmp_path / "a", text)
     assert "spec.runtime.base_image" in PACKAGE.inputs(spec, plain)
-    over = Project(root=tmp_path / "p", options=Options(base_image="local/python:3"))
+    over = Project(root=tmp_path, options=Options(base_image="local/python:3"))
     assert b"\nFROM local/python:3\n" in package(over, tmp_path / "b", text)["Dockerfile"]
     inputs = PACKAGE.inputs(spec, over)
     assert inputs["setting:base_image"] == "local/python:3"
@@ -94,7 +94,9 @@ def test_compose_limits_and_hardening(project: Project, tmp_path: Path) -> None:
         "./logs:/data/logs",
         "./exports:/data/exports",
     ]
-    assert service["ports"] == ["8080:8080"]
+    # Published on the loopback address unless PUBLISH_ADDRESS says otherwise: there is
+    # no authentication unless API_TOKEN is set.
+    assert service["ports"] == ["${PUBLISH_ADDRESS:-127.0.0.1}:8080:8080"]
     assert service["env_file"] == ".env"
     assert service["environment"]["OUTPUT_DIR"] == "/data/results"
     assert service["environment"]["HOST"] == "0.0.0.0"
@@ -165,7 +167,9 @@ def test_missing_sample_data_is_not_packaged(project: Project, tmp_path: Path) -
     assert result.meta["data_missing"]
     assert b"NUMBERS_LOCATION" not in result.files["Dockerfile"]
     assert (
-        PACKAGE.inputs(spec, project)[f"file:{project.relative(data_files(spec)[0].source)}"]
+        PACKAGE.inputs(spec, project)[
+            f"file:{project.relative(data_files(spec, project.root)[0].source)}"
+        ]
         is None
     )
 
@@ -262,3 +266,50 @@ def test_deploy_uses_compose_or_falls_back_to_docker_run(project: Project, tmp_p
     for flag in ("--read-only", "--cap-drop ALL", "--memory 64m", "--network none", "--init"):
         assert flag in run
     assert "--env OUTPUT_DIR=/data/results" in run
+
+
+def _deploy_web(project: Project, tmp_path: Path, env_file: str) -> str:
+    """deploy.sh of a web program without compose: the `docker run` line it runs."""
+    spec = write_spec(tmp_path / "s", spec_text())
+    program = publish(project, spec, run_stage(PACKAGE, spec, project, tmp_path / "w"))
+    (program / ".env").write_text(env_file, encoding="utf-8")
+    log = tmp_path / "run.log"
+    _fake_docker(tmp_path / "bin", log, compose=False)
+    proc = _deploy(program, tmp_path / "bin")
+    assert proc.returncode == 0, proc.stderr
+    return next(line for line in log.read_text().splitlines() if line.startswith("run "))
+
+
+def test_deploy_publishes_the_dashboard_on_loopback(project: Project, tmp_path: Path) -> None:
+    run = _deploy_web(project, tmp_path, "X=1\n")
+    assert "--publish 127.0.0.1:8080:8080" in run
+    assert "--env HOST=0.0.0.0" in run  # inside the container, for the port mapping
+
+
+def test_deploy_publishes_where_publish_address_says(project: Project, tmp_path: Path) -> None:
+    run = _deploy_web(project, tmp_path, "API_TOKEN=x\nPUBLISH_ADDRESS=0.0.0.0\n")
+    assert "--publish 0.0.0.0:8080:8080" in run
+
+
+def test_readme_documents_the_token_and_the_published_address(
+    project: Project, tmp_path: Path
+) -> None:
+    readme = package(project, tmp_path / "s", spec_text())["README.md"].decode()
+    for needle in ("API_TOKEN", "Authorization: Bearer", "/?token=", "PUBLISH_ADDRESS"):
+        assert needle in readme
+
+
+def test_deploy_warns_when_publishing_widely_without_a_token(
+    project: Project, tmp_path: Path
+) -> None:
+    spec = write_spec(tmp_path / "s", spec_text())
+    program = publish(project, spec, run_stage(PACKAGE, spec, project, tmp_path / "w"))
+    _fake_docker(tmp_path / "bin", tmp_path / "docker.log", compose=True)
+    (program / ".env").write_text("PUBLISH_ADDRESS=0.0.0.0\n", encoding="utf-8")
+    proc = _deploy(program, tmp_path / "bin")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: publishing on 0.0.0.0 without API_TOKEN" in proc.stderr
+    (program / ".env").write_text("PUBLISH_ADDRESS=0.0.0.0; rm -rf /\n", encoding="utf-8")
+    proc = _deploy(program, tmp_path / "bin")
+    assert proc.returncode == 1
+    assert "PUBLISH_ADDRESS=0.0.0.0;rm-rf/ is not an IP address" in proc.stderr

@@ -33,6 +33,9 @@ def evaluate(python: str, **env: object) -> object:
         {
             "math": math,
             "__builtins__": {"min": min, "max": max, "abs": abs, "round": round, "len": len},
+            # The program's guarded helpers are these functions (see app.py.j2).
+            "_pow": formulas.power,
+            "_round": formulas.rounded,
         },
         env,
     )
@@ -113,3 +116,83 @@ def test_dependency_order_and_cycles() -> None:
 def test_escape_attempts_are_rejected(formula: str) -> None:
     checked, issues = formulas.check(formula, SCOPE, aggregate_context=False)
     assert checked is None and issues
+
+
+# -- what a formula may cost -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "formula, col, message",
+    [
+        # 100000 * log10(2) = 30102.99..., so 2 ** 100000 has 30,103 digits.
+        ("2 ** 100000", 0, "2 ** 100000 is too large: about 30,103 digits"),
+        # Right-associative: 10 ** (10 ** 10), 10,000,000,000 zeros after the 1.
+        ("10 ** 10 ** 10", 0, "10 ** 10 ** 10 is too large: about 10,000,000,001 digits"),
+        # 9 ** 9 = 387,420,489; 387420489 * log10(9) = 369,693,099.6...
+        ("9 ** 9 ** 9", 0, "9 ** 9 ** 9 is too large: about 369,693,100 digits"),
+        # Inside a data-dependent expression, the constant part is still checked.
+        ("a * (10 ** 10 ** 10)", 5, "10 ** 10 ** 10 is too large: about 10,000,000,001 digits"),
+        ("a if flag else -(2 ** 2000)", 17, "2 ** 2000 is too large: about 603 digits"),
+        # Each factor is fine; their product has 601 digits.
+        ("10 ** 300 * 10 ** 300", 0, "10 ** 300 * 10 ** 300 is too large: about 601 digits"),
+        # int.__round__ computes 10 ** 10 ** 10 to round to that many digits.
+        ("round(a, -(10 ** 10))", 0, "round() to -10000000000 digits: at most 1000 either way"),
+        ("round(5, -10 ** 10)", 0, "round() to -10000000000 digits: at most 1000 either way"),
+    ],
+)
+def test_constants_too_large_to_compute_are_refused(formula: str, col: int, message: str) -> None:
+    checked, issues = formulas.check(formula, SCOPE, aggregate_context=False)
+    assert checked is None
+    (issue,) = issues
+    assert (issue.line, issue.col) == (1, col)
+    assert issue.message.startswith(message), issue.message
+
+
+@pytest.mark.parametrize(
+    "formula, python",
+    [
+        # Constant powers that fit stay as written.
+        ("2 ** 10 * a", "2 ** 10 * row['a']"),
+        ("10 ** 308 + a", "10 ** 308 + row['a']"),
+        ("round(a, 2)", "round(row['a'], 2)"),
+        # Anything that depends on the data goes through the program's guarded helpers.
+        ("a ** 2", "_pow(row['a'], 2)"),
+        ("2 ** a", "_pow(2, row['a'])"),
+        ("(1 + k) ** -a", "_pow(1 + params['k'], -row['a'])"),
+        ("round(a, b)", "_round(row['a'], row['b'])"),
+        # A constant the checker could not fold (not a real number) is guarded too.
+        ("(-8) ** 0.5 + a", "_pow(-8, 0.5) + row['a']"),
+    ],
+)
+def test_powers_compile_to_the_guarded_helper_unless_constant(formula: str, python: str) -> None:
+    assert compile_row(formula) == python
+
+
+DEEP = "formula is nested too deeply (more than 100 levels)"
+
+
+@pytest.mark.parametrize(
+    "formula, message",
+    [
+        ("(" * 10_000 + "a" + ")" * 10_000, "formula is longer than 2000 characters"),
+        ("(" * 999 + "a" + ")" * 999, "too many nested parentheses"),  # Python's parser
+        # These fit in 2000 characters and used to crash the checker with RecursionError.
+        ("-" * 1999 + "a", DEEP),
+        ("not " * 499 + "flag", DEEP),
+        (" + ".join(["a"] * 500), DEEP),
+        (" ** ".join(["a"] * 400), DEEP),
+        ("min(" * 150 + "a" + ", a)" * 150, DEEP),
+    ],
+    ids=["parentheses", "parser", "signs", "nots", "sum", "powers", "calls"],
+)
+def test_deep_nesting_is_a_clean_issue(formula: str, message: str) -> None:
+    checked, issues = formulas.check(formula, SCOPE, aggregate_context=False)
+    assert checked is None
+    (issue,) = issues
+    assert issue.message == message
+
+
+def test_a_hundred_levels_are_allowed() -> None:
+    # 100 terms: a sum of 100 fields is long but legitimate.
+    python = compile_row(" + ".join(["a"] * 100))
+    assert evaluate(python, row={"a": 2}, params={}) == 200
