@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scriptexec.spec.encodings import DEFAULT as DEFAULT_ENCODING
 from scriptexec.spec.formulas import Symbol, to_python
 from scriptexec.spec.model import Spec
 
@@ -31,6 +32,7 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
                 "table": inp["table"],
                 "query": inp["query"],
                 "records": inp["records"] or None,
+                "encoding": inp.get("encoding", DEFAULT_ENCODING),
                 "primary": name == c["rows"],
                 "join_on": inp["join_on"],
                 "repeat": inp["repeat"],

@@ -22,6 +22,7 @@ import jinja2
 
 from scriptexec.codegen import fixture_env
 from scriptexec.errors import BuildError
+from scriptexec.pyparse import parse
 
 if TYPE_CHECKING:
     from scriptexec.project import Project
@@ -94,7 +95,7 @@ def split_imports(code: str) -> tuple[list[str], str]:
     (once each), so the module stays lint-clean. Code that does not parse is kept whole:
     the validate stage reports it."""
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except SyntaxError:
         return [], code
     imports, spans = [], []
@@ -118,6 +119,7 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         inp["sql"] = _select_sql(inp) if inp["format"] in ("sqlite", "postgres") else None
         for key in ("table", "query", "records", "join_on", "repeat", "location"):
             inp.setdefault(key, None)
+        inp.setdefault("encoding", "utf-8")
     steps = [dict(s) for s in model.get("steps") or []]
     columns = list(model["columns"])
     step_imports: list[str] = []

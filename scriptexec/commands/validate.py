@@ -21,7 +21,7 @@ def validate_specs(*, paths: list[Path], root: Path) -> tuple[list[Problem], int
     for path in paths:
         display = display_path(path, root)
         try:
-            spec = load_spec(path, display)
+            spec = load_spec(path, display, root=root)
         except SpecError as exc:
             problems.extend(exc.problems)
             continue

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from scriptexec.engine.keys import canonical_json  # noqa: F401 - re-exported
+from scriptexec.spec.encodings import DEFAULT as DEFAULT_ENCODING
+from scriptexec.spec.encodings import canonical_encoding
 from scriptexec.spec.schema_check import spec_schema
 from scriptexec.spec.semantics import Resolved, field_type
 
@@ -62,6 +64,14 @@ def canonical_form(data: dict[str, Any], r: Resolved) -> dict[str, Any]:
             "join_on": spec.get("join_on"),
             "repeat": spec.get("repeat"),
         }
+        encoding = spec.get("encoding") or DEFAULT_ENCODING
+        if canonical_encoding(encoding) != DEFAULT_ENCODING:
+            # Only when not utf-8 (however spelt), so the stage keys of every other spec
+            # stay put; kept as written, which is how the program's messages name it.
+            inputs[name]["encoding"] = encoding
+        if spec.get("outside_project") is True:
+            # Only when set, so the stage keys of every spec that does not use it stay put.
+            inputs[name]["outside_project"] = True
     parameters = {}
     for name, spec in (data.get("parameters") or {}).items():
         typ = spec["type"]

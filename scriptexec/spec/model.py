@@ -38,24 +38,30 @@ class Spec:
         return bool(self.canonical["steps"])
 
 
-def load_spec(path: Path, display: str | None = None) -> Spec:
-    """Load and check one spec; raise SpecError with every problem found."""
+def load_spec(path: Path, display: str | None = None, *, root: Path | None = None) -> Spec:
+    """Load and check one spec; raise SpecError with every problem found.
+
+    With `root` (the project), input files are checked too: they must exist and, unless
+    the input says `outside_project: true`, lie inside the project.
+    """
     display = display or str(path)
     text, problems = read_spec_text(path, display)
     if text is None:
         raise SpecError(problems)
-    return _from_text(path, display, text)
+    return _from_text(path, display, text, root=root)
 
 
-def load_spec_bytes(path: Path, display: str, raw: bytes) -> Spec:
+def load_spec_bytes(path: Path, display: str, raw: bytes, *, root: Path | None = None) -> Spec:
     """As load_spec, for bytes already read (the engine hashes before it parses)."""
     text, problems = decode_spec_bytes(raw, display)
     if text is None:
         raise SpecError(problems)
-    return _from_text(path, display, text, raw)
+    return _from_text(path, display, text, raw, root=root)
 
 
-def _from_text(path: Path, display: str, text: str, raw: bytes | None = None) -> Spec:
+def _from_text(
+    path: Path, display: str, text: str, raw: bytes | None = None, *, root: Path | None = None
+) -> Spec:
     from scriptexec.spec.canonical import canonical_form
     from scriptexec.spec.schema_check import schema_problems
     from scriptexec.spec.semantics import analyze
@@ -69,7 +75,7 @@ def _from_text(path: Path, display: str, text: str, raw: bytes | None = None) ->
             [Problem(display, 1, 1, "", f"a spec must be a mapping of keys, got {kind}")]
         )
     problems = schema_problems(doc, display)
-    resolved, semantic = analyze(doc, display)
+    resolved, semantic = analyze(doc, display, path.resolve().parent, root)
     problems += [p for p in semantic if p not in problems]
     if problems:
         raise SpecError(problems)

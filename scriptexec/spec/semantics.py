@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import keyword
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from scriptexec.errors import Problem
 from scriptexec.spec import formulas
+from scriptexec.spec.encodings import encoding_problem
 from scriptexec.spec.formulas import Checked, Symbol
+from scriptexec.spec.locations import FILE_FORMATS, file_location, is_copied, location_problem
 from scriptexec.spec.suggest import did_you_mean
 from scriptexec.spec.yamlload import Located, Path_, dotted
 
@@ -51,8 +54,12 @@ def field_type(decl: Any) -> tuple[str, bool] | None:
 
 
 class _Analyzer:
-    def __init__(self, doc: Located, display: str) -> None:
+    def __init__(
+        self, doc: Located, display: str, base_dir: Path | None, root: Path | None
+    ) -> None:
         self.doc = doc
+        # The spec's directory and the project root, when the files on disk are checked.
+        self.base_dir, self.root = base_dir, root
         self.data = _dict(doc.data)
         self.display = display
         self.problems: list[Problem] = []
@@ -159,6 +166,12 @@ class _Analyzer:
                     self.problem((*base, key), f"'{key}' only applies to sqlite and postgres")
         if "records" in spec and fmt not in ("json", "http"):
             self.problem((*base, "records"), "'records' only applies to json and http")
+        encoding = spec.get("encoding")
+        if "encoding" in spec and fmt not in ("csv", "json"):
+            self.problem((*base, "encoding"), "'encoding' only applies to csv and json")
+        elif isinstance(encoding, str) and (bad := encoding_problem(encoding)):
+            hint = "e.g. utf-8, latin-1, cp1252, utf-16"
+            self.problem((*base, "encoding"), bad, hint, value=True)
         loc = spec.get("location")
         if fmt == "postgres" and loc is not None:
             self.problem((*base, "location"), "postgres inputs read DATABASE_URL, not a location")
@@ -168,6 +181,17 @@ class _Analyzer:
             )
         if fmt in ("csv", "json", "sqlite") and isinstance(loc, str) and "://" in loc:
             self.problem((*base, "location"), f"a {fmt} location is a file path", value=True)
+        outside = spec.get("outside_project") is True
+        if "outside_project" in spec and fmt not in FILE_FORMATS:
+            self.problem(
+                (*base, "outside_project"),
+                "'outside_project' only applies to file inputs (csv, json, sqlite)",
+            )
+        path = file_location(spec)
+        if path and is_copied(path, outside) and self.base_dir and self.root:
+            found = location_problem(path, self.base_dir, self.root, outside_project=outside)
+            if found is not None:
+                self.problem((*base, "location"), found[0], found[1], value=True)
 
     def _repeat(
         self, iname: str, spec: dict[str, Any], repeat: dict[str, Any], joined: bool
@@ -524,8 +548,12 @@ class _Analyzer:
                 self.problem(path, f"{value} is above the parameter's max {hi}", value=True)
 
 
-def analyze(doc: Located, display: str) -> tuple[Resolved, list[Problem]]:
-    a = _Analyzer(doc, display)
+def analyze(
+    doc: Located, display: str, base_dir: Path | None = None, root: Path | None = None
+) -> tuple[Resolved, list[Problem]]:
+    """Every problem in the document; with `root`, also input files that are missing or
+    outside the project (relative locations are read from `base_dir`)."""
+    a = _Analyzer(doc, display, base_dir, root)
     a.inputs()
     a.parameters()
     a.compute()

@@ -3,8 +3,11 @@ generated from the program's own /openapi.json. One server for the module."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -155,7 +158,15 @@ def test_openapi(server: Server) -> None:
         "minimum": 0.5,
         "maximum": 3,
     }
-    assert set(api["paths"]["/api/simulate"]["post"]["responses"]) == {"200", "400", "413", "422"}
+    assert set(api["paths"]["/api/simulate"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "413",
+        "415",
+        "422",
+    }
 
 
 def test_unknown_routes_answer_json(server: Server) -> None:
@@ -163,6 +174,49 @@ def test_unknown_routes_answer_json(server: Server) -> None:
     assert status == 404 and "error" in body
     status, _, data = server.request("GET", "/api/simulate")
     assert status == 405 and "error" in json.loads(data)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("TRACE", "/", {"GET"}),
+        ("DELETE", "/health", {"GET"}),
+        ("PUT", "/api/results", {"GET"}),
+        ("POST", "/health", {"GET"}),  # refused for its method, not for its (absent) body
+        ("GET", "/api/simulate", {"POST"}),
+        ("PATCH", "/api/simulate", {"POST"}),
+    ],
+)
+def test_an_unsupported_method_is_405_with_allow(
+    server: Server, method: str, path: str, allowed: set[str]
+) -> None:
+    # RFC 9110 15.5.6: a 405 "MUST generate an Allow header field" listing what the
+    # resource supports (HEAD and OPTIONS, which the framework answers, may be there too).
+    status, headers, data = server.request(method, path)
+    assert status == 405, data
+    assert "error" in json.loads(data)
+    listed = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+    assert allowed <= listed <= allowed | {"HEAD", "OPTIONS"}, headers
+
+
+def test_the_dashboard_script_runs_without_unsafe_inline(server: Server) -> None:
+    status, headers, body = server.request("GET", "/")
+    assert status == 200
+    directives = [part.split() for part in headers["Content-Security-Policy"].split(";")]
+    policy = {words[0]: " ".join(words[1:]) for words in directives if words}
+    scripts = policy["script-src"].split()
+    assert "'unsafe-inline'" not in scripts and "*" not in scripts, policy
+    # every script the page runs is allowed by its own hash (CSP3 "hash-source"); the
+    # JSON data block is not run, so it needs none
+    page = body.decode()
+    inline = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert inline, "the dashboard has no script of its own"
+    for code in inline:
+        digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in scripts, policy
+    assert not re.search(r"<script(?![^>]*type=\"application/json\")[^>]+>", page)
+    # no inline event handlers either: no hash can allow them
+    assert not re.search(r"\son[a-z]+=", page)
 
 
 def test_requests_are_logged_as_json_lines(server: Server, program: Path) -> None:
