@@ -141,32 +141,26 @@ def test_numbers_in_ordinary_notations_are_still_read(tmp_path: Path) -> None:
     assert [r["dscr"] for r in result.json["rows"]] == [2.0] * 5
 
 
-def test_json_input_with_a_huge_number(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "record, field, value, expected",
+    [
+        (1, "market_rent_psf", 10**400, "record 2, field market_rent_psf: number too large: 1000"),
+        (2, "unit_type", "Stu\x00dio", "record 3, field unit_type: contains a NUL character"),
+    ],
+    ids=["huge-number", "nul-in-text"],
+)
+def test_bad_json_values_name_record_and_field(
+    tmp_path: Path, record: int, field: str, value: object, expected: str
+) -> None:
     market = json.loads(MARKET_JSON)
-    market["data"]["rates"][1]["market_rent_psf"] = 10**400
+    market["data"]["rates"][record][field] = value
     program = render(
         model("rent_roll"),
         tmp_path / "rr",
         {"data/units.csv": UNITS_CSV, "data/market.json": json.dumps(market)},
     )
     result = refused(program)
-    assert last_line(result).startswith(
-        "error: data/market.json, record 2, field market_rent_psf: number too large: 1000"
-    ), result
-
-
-def test_json_input_with_a_nul_in_text(tmp_path: Path) -> None:
-    market = json.loads(MARKET_JSON)
-    market["data"]["rates"][2]["unit_type"] = "Stu\x00dio"
-    program = render(
-        model("rent_roll"),
-        tmp_path / "rr",
-        {"data/units.csv": UNITS_CSV, "data/market.json": json.dumps(market)},
-    )
-    result = refused(program)
-    assert last_line(result).startswith(
-        "error: data/market.json, record 3, field unit_type: contains a NUL character"
-    ), result
+    assert last_line(result).startswith(f"error: data/market.json, {expected}"), result
 
 
 # -- encodings ---------------------------------------------------------------------------
