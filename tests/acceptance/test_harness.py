@@ -57,7 +57,7 @@ def test_a_failing_check_shows_expected_against_actual(dscr: Path, tmp_path: Pat
         row_count=2,
     )
     report = run(dscr, [check(), failing], tmp_path)
-    assert [r.passed for r in report.results] == [True, False]
+    assert [r.passed for r in report.results] == [True, False], report.failure_message()
     assert report.failed[0].failures == [
         "  - row count: 2",
         "  + row count: 1",
