@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from scriptexec.codegen import fixture_env
+from scriptexec.codegen.thresholds import judgements
 from scriptexec.errors import BuildError
 from scriptexec.pyparse import parse
 
@@ -137,7 +138,9 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
     parameters = model.get("parameters") or []
     charts = (web or {}).get("charts") or []
     column_types = _column_types(inputs, model.get("compute") or [], steps)
+    judged = judgements(charts, model.get("compute") or [], summary)
     dashboard_config = {
+        **judged,
         "parameters": parameters,
         "charts": charts,
         "columns": columns,
@@ -164,6 +167,7 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         "web": web,
         "charts": charts,
         "dashboard_config": dashboard_config,
+        "judged": judged,
         "on_error": model.get("on_error") or "report",
         "has_postgres": "postgres" in formats,
         "has_http": "http" in formats,

@@ -163,6 +163,20 @@ P2,Elm Street Lofts,"1,500,000",600000,650000
 P3,Mill Yard,90000,70000,0
 """
 
+# P1: noi 260,000 - 100,000 = 160,000, DSCR 1.6; P2: noi 89,660, DSCR 0.8966 (a breach).
+# Portfolio DSCR = 249,660 / 200,000 = 1.2483: just under the 1.25 covenant.
+NEAR_COVENANT_CSV = """property_id,name,gross_revenue,operating_expenses,annual_debt_service
+P1,Harbor Point,260000,100000,100000
+P2,Elm Street Lofts,189660,100000,100000
+"""
+
+LOWEST_DSCR = {  # a summary figure of the same kind as the dscr column
+    "name": "lowest_dscr",
+    "type": "number",
+    "formula": "min(dscr)",
+    "python": "_agg_min(rows, lambda row: row['dscr'])",
+}
+
 LOANS_CSV = """loan_id,borrower,principal,annual_rate_pct,term_months
 L1,Ann,1200,12,3
 L2,Bo,600,0,2

@@ -11,9 +11,22 @@ from typing import Any
 
 import pytest
 
-from .helpers import ARTIFACTS, DSCR_CSV, MARKET_JSON, UNITS_CSV, Server, model, render
+from .helpers import (
+    ARTIFACTS,
+    DSCR_CSV,
+    LOWEST_DSCR,
+    MARKET_JSON,
+    NEAR_COVENANT_CSV,
+    UNITS_CSV,
+    Server,
+    model,
+    render,
+)
 
 pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+RED = "rgb(194, 59, 59)"  # --bad
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -44,7 +57,14 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
         "data/market.json": MARKET_JSON,
     }
     rent_roll = render(model("rent_roll"), root / "rent_roll", units)
-    started = {"dscr": Server(dscr), "rent_roll": Server(rent_roll)}
+    near = model("dscr")
+    near["summary"].append(LOWEST_DSCR)
+    near_covenant = render(near, root / "near", {"data/properties.csv": NEAR_COVENANT_CSV})
+    started = {
+        "dscr": Server(dscr),
+        "rent_roll": Server(rent_roll),
+        "near": Server(near_covenant),
+    }
     yield started
     for server in started.values():
         server.stop()
@@ -128,3 +148,111 @@ def test_dashboard_with_groups_and_a_scatter(page: Any, servers: dict[str, Serve
     )
     page.screenshot(path=str(ARTIFACTS / "dashboard-rent-roll-simulated.png"), full_page=True)
     assert page.problems == []
+
+
+def color(page: Any, selector: str) -> str:
+    return str(page.locator(selector).evaluate("e => getComputedStyle(e).color"))
+
+
+def test_a_figure_just_under_its_threshold_never_shows_as_the_threshold(
+    page: Any, servers: dict[str, Server]
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(servers["near"].url + "/")
+    page.wait_for_selector(".kpi")
+    # 1.2483 to two decimals is 1.25, the covenant itself: three decimals tell them apart
+    assert kpi(page, "portfolio_dscr") == "1.248"
+    assert color(page, '.kpi[data-name="portfolio_dscr"] .value') == RED  # 1.2483 < 1.25
+    # every DSCR on the page has the same decimals: the figures and the column
+    assert kpi(page, "lowest_dscr") == "0.897"  # min(1.6, 0.8966)
+    cells = page.locator("#results tbody td:nth-child(7)").all_inner_texts()
+    assert cells == ["1.600", "0.897"]
+    assert color(page, "#results tbody tr:nth-child(2) td:nth-child(7)") == RED
+    assert color(page, "#results tbody tr:nth-child(1) td:nth-child(7)") != RED
+    # breach is "dscr < covenant", the chart's own "below the covenant": true is bad
+    breach = "#results tbody tr:nth-child({}) td:nth-child(8) .pill"
+    assert page.locator(breach.format(2)).inner_text() == "Yes"
+    assert color(page, breach.format(2)) == RED
+    assert page.locator(breach.format(1)).inner_text() == "No"
+    page.screenshot(path=str(ARTIFACTS / "dashboard-near-covenant.png"), full_page=True)
+    assert page.problems == []
+
+
+def labels_outside(page: Any) -> list[str]:
+    """Texts of every chart whose box leaves its svg's box or its plot's visible box."""
+    return list(
+        page.evaluate(
+            """() => {
+      const out = [];
+      for (const svg of document.querySelectorAll("#charts svg")) {
+        const box = svg.getBoundingClientRect();
+        const plot = svg.closest(".plot").getBoundingClientRect();
+        for (const text of svg.querySelectorAll("text")) {
+          const r = text.getBoundingClientRect();
+          const inside = (b) => r.left >= b.left - 0.5 && r.right <= b.right + 0.5
+            && r.top >= b.top - 0.5 && r.bottom <= b.bottom + 0.5;
+          if (!inside(box) || (text.classList.contains("threshold-label") && !inside(plot))) {
+            out.push(text.textContent);
+          }
+        }
+      }
+      return out;
+    }"""
+        )
+    )
+
+
+def last_column_reachable(page: Any, key: str) -> bool:
+    """Scrolled to its right end, the table's container shows the whole last header."""
+    return bool(
+        page.evaluate(
+            """(key) => {
+      const scroll = document.querySelector("#" + key + " .scroll");
+      scroll.scrollLeft = scroll.scrollWidth;
+      const th = scroll.querySelector("th:last-child").getBoundingClientRect();
+      const card = scroll.closest(".card").getBoundingClientRect();
+      const box = scroll.getBoundingClientRect();
+      const ok = th.right <= Math.min(box.right, card.right) + 0.5 && th.width > 0;
+      scroll.scrollLeft = 0;
+      return ok;
+    }""",
+            key,
+        )
+    )
+
+
+@pytest.mark.parametrize("name", ["near", "rent_roll"])
+@pytest.mark.parametrize(
+    "viewport", [PHONE, {"width": 1360, "height": 900}], ids=["phone", "desktop"]
+)
+def test_the_page_fits_its_width_and_the_charts_their_boxes(
+    browser: Any, servers: dict[str, Server], name: str, viewport: dict[str, int]
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(servers[name].url + "/")
+    page.wait_for_selector("#results table")
+    page.wait_for_selector("#charts svg")
+    width = viewport["width"]
+    kind = "phone" if width < 600 else "desktop"  # taken first: it shows what went wrong
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}-{kind}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    header = page.locator("header").bounding_box()
+    assert header["x"] == 0 and header["width"] == width  # the header spans the page
+    assert labels_outside(page) == []
+    assert last_column_reachable(page, "results")
+    if name == "rent_roll":
+        assert last_column_reachable(page, "groups")
+    context.close()
+
+
+def test_an_out_of_range_value_is_reported_once(page: Any, servers: dict[str, Server]) -> None:
+    page.goto(servers["dscr"].url + "/")
+    page.wait_for_selector(".kpi")
+    page.fill("#param-covenant", "9")
+    page.click("#run")
+    page.wait_for_selector("#wrap-covenant.invalid")
+    message = "parameter 'covenant' must be at most 3"
+    assert page.locator("#problem-covenant").inner_text() == message
+    assert page.evaluate("document.body.innerText").count("must be at most 3") == 1
