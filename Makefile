@@ -53,8 +53,11 @@ lock: | $(BIN)/activate
 	  --output-file requirements.lock pyproject.toml
 
 # The main job: a fresh machine goes from clone to a built DSCR program with this.
-# With a Docker engine reachable, the image is built too (base image from BASE_IMAGE if set).
+# With a Docker engine reachable, the image is built too. When that engine has the local
+# base image (make base-image) and scriptexec.toml names none, it is recorded there first,
+# so this build and every later `scriptexec build`/`status` use the same one.
 dscr: install
+	@scripts/base-image.sh --record-if-present $(BASE_IMAGE)
 	$(SE) build specs/dscr.yaml
 
 build: install
@@ -80,8 +83,10 @@ system-deps:
 docker-engine:
 	@scripts/docker-engine.sh start
 
+# Builds the base image on the engine at DOCKER_HOST (starting the private one if none
+# answers) and records it in scriptexec.toml.
 base-image: system-deps
-	@DOCKER_HOST="$$(scripts/docker-engine.sh start)" scripts/base-image.sh $(BASE_IMAGE)
+	@DOCKER_HOST="$$(scripts/docker-engine.sh start)" scripts/base-image.sh --record $(BASE_IMAGE)
 
 lint: install
 	$(BIN)/ruff check scriptexec tests bench

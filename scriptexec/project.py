@@ -19,9 +19,10 @@ LOCK_FILENAME = "scriptexec.lock"
 class Options:
     """Settings that come from flags and environment variables, not from a spec."""
 
-    base_image: str | None = (
-        None  # --base-image / SCRIPTEXEC_BASE_IMAGE overrides runtime.base_image
-    )
+    # --base-image, SCRIPTEXEC_BASE_IMAGE or scriptexec.toml's [image] base_image replaces
+    # runtime.base_image; base_image_source says which, for status's reasons.
+    base_image: str | None = None
+    base_image_source: str = ""
     build_network: str | None = (
         None  # --build-network host: docker build's network (off by default)
     )
@@ -50,8 +51,24 @@ class Project:
         if self.cache_dir == Path():
             env = os.environ.get("SCRIPTEXEC_CACHE_DIR")
             self.cache_dir = Path(env) if env else self.root / STATE_DIRNAME / "cache"
-        if self.options.base_image is None:
-            self.options.base_image = os.environ.get("SCRIPTEXEC_BASE_IMAGE") or None
+        self._choose_base_image()
+
+    def _choose_base_image(self) -> None:
+        """The first of --base-image, SCRIPTEXEC_BASE_IMAGE, scriptexec.toml (or none: the
+        spec's runtime.base_image), remembered with where it came from."""
+        o = self.options
+        if o.base_image is not None:
+            o.base_image_source = o.base_image_source or "--base-image"
+            return
+        env = os.environ.get("SCRIPTEXEC_BASE_IMAGE")
+        if env:
+            o.base_image, o.base_image_source = env, "SCRIPTEXEC_BASE_IMAGE"
+            return
+        from scriptexec.config import CONFIG_FILENAME, load_config
+
+        configured = load_config(self.root).base_image
+        if configured:
+            o.base_image, o.base_image_source = configured, CONFIG_FILENAME
 
     @property
     def state_dir(self) -> Path:

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Build a local Python base image for machines that cannot pull from a registry.
 #
-#   scripts/base-image.sh [NAME]     # default NAME: scriptexec/python:3.11-bookworm
+#   scripts/base-image.sh [--record] [NAME]   # default NAME: scriptexec/python:3.11-bookworm
+#   scripts/base-image.sh --record-if-present [NAME]
 #
-# Then build with it:  SCRIPTEXEC_BASE_IMAGE=scriptexec/python:3.11-bookworm scriptexec build ...
+# --record writes NAME into ./scriptexec.toml ([image] base_image), which every
+# `scriptexec build` and `status` in this project then use, unless the file names a base
+# image already. --record-if-present builds nothing: it records NAME only when an engine
+# answers and has it (what `make dscr` runs first), and is silent otherwise.
 #
 # Steps (each skipped when its image already exists, so running it again is cheap):
 #   1. debootstrap --variant=minbase bookworm into a temporary root file system and
@@ -21,7 +25,13 @@
 # earlier on PATH may be a client of a different API version.
 set -euo pipefail
 
+MODE=build
+case "${1:-}" in
+    --record) MODE=record; shift ;;
+    --record-if-present) MODE=record-if-present; shift ;;
+esac
 NAME="${1:-scriptexec/python:3.11-bookworm}"
+CONFIG=scriptexec.toml
 MINBASE="${SCRIPTEXEC_MINBASE_IMAGE:-scriptexec/bookworm-minbase}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 EXTRA_CA_DIR="${SCRIPTEXEC_EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
@@ -31,6 +41,28 @@ say() { echo "base-image: $*" >&2; }
 
 have_image() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 
+# record: name $NAME in ./scriptexec.toml, unless that file chooses a base image already.
+record() {
+    if [ -f "$CONFIG" ] && grep -q '^[[:space:]]*base_image[[:space:]]*=' "$CONFIG"; then
+        return 0
+    fi
+    if [ -f "$CONFIG" ] && grep -q '^[[:space:]]*\[image\]' "$CONFIG"; then
+        say "add base_image = \"$NAME\" under [image] in $CONFIG to build with it"
+        return 0
+    fi
+    printf '\n# Written by scripts/base-image.sh: the local base image this machine builds FROM.\n[image]\nbase_image = "%s"\n' \
+        "$NAME" >>"$CONFIG"
+    say "recorded $NAME as this project's base image in $CONFIG"
+}
+
+if [ "$MODE" = record-if-present ]; then
+    # No engine, no CLI, or no such image: nothing to record, and the build says the rest.
+    if command -v "$DOCKER" >/dev/null && "$DOCKER" version >/dev/null 2>&1 && have_image "$NAME"; then
+        record
+    fi
+    exit 0
+fi
+
 if ! "$DOCKER" version >/dev/null 2>&1; then
     say "no Docker engine answers at DOCKER_HOST=${DOCKER_HOST:-<default>}"
     say "start one with: export DOCKER_HOST=\"\$(scripts/docker-engine.sh start)\""
@@ -38,7 +70,8 @@ if ! "$DOCKER" version >/dev/null 2>&1; then
 fi
 
 if have_image "$NAME"; then
-    say "$NAME exists; nothing to do"
+    say "$NAME exists; nothing to build"
+    if [ "$MODE" = record ]; then record; fi
     exit 0
 fi
 
@@ -86,3 +119,4 @@ CMD ["python3"]
 EOF
 "$DOCKER" build --network host --tag "$NAME" "$CONTEXT" >&2
 say "built $NAME"
+if [ "$MODE" = record ]; then record; fi

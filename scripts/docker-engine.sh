@@ -12,7 +12,9 @@
 # data root and exec root under $SCRIPTEXEC_DOCKER_DIR (default /tmp/scriptexec-docker):
 # overlay2, and no iptables, because in containers and CI sandboxes dockerd usually may not
 # touch the host's firewall. Without iptables, bridge-networked containers cannot reach
-# out; image builds that need PyPI use host networking instead (see the image stage).
+# out; image builds that need PyPI use host networking instead: this script writes
+# $SOCK.no-outbound-bridge beside the socket, and the image stage, seeing it for that
+# DOCKER_HOST, builds with the host network (saying so) instead of letting pip time out.
 # Messages go to stderr, so stdout is only ever the value to use.
 set -euo pipefail
 
@@ -20,6 +22,7 @@ DIR="${SCRIPTEXEC_DOCKER_DIR:-/tmp/scriptexec-docker}"
 SOCK="$DIR/docker.sock"
 PIDFILE="$DIR/docker.pid"
 LOG="$DIR/dockerd.log"
+MARKER="$SOCK.no-outbound-bridge"
 START_TIMEOUT="${SCRIPTEXEC_DOCKER_START_TIMEOUT:-60}"
 
 say() { echo "docker-engine: $*" >&2; }
@@ -56,6 +59,12 @@ reachable() {
     fi
 }
 
+# Written whenever the engine on $SOCK is ours, so an engine started by an older copy of
+# this script gets it too; removed with the daemon.
+mark_no_nat() {
+    echo "dockerd runs with --iptables=false: bridge-networked builds cannot reach out" >"$MARKER"
+}
+
 ours_alive() {
     [ -f "$PIDFILE" ] || return 1
     local pid
@@ -67,6 +76,7 @@ start() {
     local host
     if host="$(reachable)"; then
         say "engine already reachable at $host"
+        if [ "$host" = "unix://$SOCK" ] && ours_alive; then mark_no_nat; fi
         echo "$host"
         return 0
     fi
@@ -79,13 +89,14 @@ start() {
     exec 9>"$DIR/start.lock"
     flock 9
     if ping "unix://$SOCK"; then
+        if ours_alive; then mark_no_nat; fi
         echo "unix://$SOCK"
         return 0
     fi
     if ours_alive; then
         say "dockerd (pid $(cat "$PIDFILE")) is running but not answering yet; waiting"
     else
-        rm -f "$PIDFILE" "$SOCK"
+        rm -f "$PIDFILE" "$SOCK" "$MARKER"
         # setsid: the daemon must outlive this script and not get the terminal's Ctrl-C.
         setsid dockerd \
             --storage-driver=overlay2 \
@@ -111,13 +122,14 @@ start() {
         fi
         sleep 0.1
     done
+    mark_no_nat
     echo "unix://$SOCK"
 }
 
 stop() {
     if ! ours_alive; then
         say "no dockerd started by this script is running (pidfile $PIDFILE)"
-        rm -f "$PIDFILE"
+        rm -f "$PIDFILE" "$MARKER"
         return 0
     fi
     local pid
@@ -134,7 +146,7 @@ stop() {
         fi
         sleep 0.1
     done
-    rm -f "$PIDFILE"
+    rm -f "$PIDFILE" "$MARKER"
 }
 
 case "${1:-}" in

@@ -43,7 +43,9 @@ def render_listener(console: Console, mode: str) -> Any:
                     for p in report.error.problems:
                         console.error(str(p))
                 else:
-                    console.error(f"{name}: " + console.style("error: ", "red") + str(report.error))
+                    text = _not_yet_shown(report, str(report.error))
+                    if text:
+                        console.error(f"{name}: " + console.style("error: ", "red") + text)
             elif report.restored and mode == "build":
                 # Cached stages print only with -v; without this a build that put back
                 # every file (after `clean`, or without the lock) would say nothing at all.
@@ -70,6 +72,16 @@ def render_listener(console: Console, mode: str) -> Any:
         )
 
     return listener
+
+
+def _not_yet_shown(report: SpecReport, message: str) -> str:
+    """A spec's error, or "" when its FAILED stage line already said all of it: a
+    one-line error (with its fix) is printed once; a long one keeps its build log."""
+    if "\n" not in message and any(
+        s.state == "failed" and s.reason == message for s in report.stages
+    ):
+        return ""
+    return message
 
 
 @contextmanager

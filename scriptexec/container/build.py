@@ -86,14 +86,18 @@ def build_image(
                 error = str(chunk["error"]).strip()
                 lines.append(f"ERROR: {error}")
         if error:
-            raise BuildError(_failure(tags[0], error, lines, base_image, network))
+            missing = _missing_base(client, base_image, error)
+            raise BuildError(missing or _failure(tags[0], error, lines, base_image, network))
         if not image_id:
             image_id = str(client.inspect_image(tags[0])["Id"])
         for tag in tags[1:]:
             repo, _, name = tag.rpartition(":")
             client.tag(image_id, repo, name)
     except docker.errors.APIError as exc:
-        raise BuildError(_failure(tags[0], str(exc), lines, base_image, network)) from None
+        missing = _missing_base(client, base_image, str(exc))
+        raise BuildError(
+            missing or _failure(tags[0], str(exc), lines, base_image, network)
+        ) from None
     except docker.errors.DockerException as exc:
         raise EngineUnavailable(f"lost the Docker engine at {docker_host()}: {exc}") from None
     finally:
@@ -101,19 +105,38 @@ def build_image(
     return BuildOutcome(image_id=image_id, tags=list(tags), log="\n".join(lines) + "\n")
 
 
+def _missing_base(client: docker.APIClient, base_image: str | None, error: str) -> str | None:
+    """One line naming the base image and the fix, when the build failed for want of it.
+
+    Asked of the engine after the failure (a registry, where there is one, may still have
+    supplied the image), so a build that has its base pays nothing for this.
+    """
+    import docker
+
+    if not base_image:
+        return None
+    try:
+        client.inspect_image(base_image)
+    except docker.errors.ImageNotFound:
+        # The pull error's last clause is its cause ("... lookup registry-1.docker.io:
+        # no such host"); the rest is URLs.
+        cause = (error.splitlines() or ["no registry answered"])[0].rsplit(": ", 1)[-1]
+        return (
+            f"base image {base_image} is not on the engine and cannot be pulled ({cause});"
+            " fix: `make base-image` (builds and records a local one), or set [image]"
+            " base_image in scriptexec.toml to an image the engine has"
+        )
+    except docker.errors.DockerException:
+        return None  # the engine cannot say; the full failure below still shows the error
+    return None
+
+
 def _failure(
     tag: str, error: str, lines: list[str], base_image: str | None, network: str | None
 ) -> str:
     tail = "\n".join(lines[-30:])
     text = f"docker build of {tag} failed: {error}\n{tail}"
-    lowered = error.lower()
-    if base_image and base_image in error and ("pull" in lowered or "not found" in lowered):
-        text += (
-            f"\nhint: the base image {base_image} is not on the engine and cannot be pulled;"
-            " build a local one (make base-image) and point --base-image or"
-            " SCRIPTEXEC_BASE_IMAGE at it"
-        )
-    elif "pip install" in tail and network != "host":
+    if "pip install" in tail and network != "host":
         text += (
             "\nhint: if pip could not reach the package index, the engine may have no outbound"
             " network for builds (dockerd --iptables=false); try --build-network host"

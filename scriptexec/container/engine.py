@@ -35,6 +35,23 @@ HOW_TO_START = (
 )
 
 
+# scripts/docker-engine.sh starts dockerd with --iptables=false and writes this file beside
+# its socket: on that engine a bridge-networked build step has no route out (no NAT).
+NO_NAT_MARKER_SUFFIX = ".no-outbound-bridge"
+
+
+def bridge_cannot_reach_out() -> bool:
+    """Whether the engine at DOCKER_HOST is known to give bridge builds no outbound network.
+
+    Only an engine scripts/docker-engine.sh started says so (a marker beside its socket);
+    for any other engine there is no cheap way to know, and the build's hint covers it.
+    """
+    host = docker_host()
+    if not host.startswith("unix://"):
+        return False
+    return os.path.exists(host[len("unix://") :] + NO_NAT_MARKER_SUFFIX)
+
+
 class EngineUnavailable(EngineUnavailableError):
     """No Docker engine answers. The build reports the image stage as skipped with this reason."""
 

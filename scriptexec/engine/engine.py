@@ -136,6 +136,7 @@ class Engine:
                 "stages": req.stages(),
                 "no_image": req.no_image,
                 "base_image": o.base_image,
+                "base_image_source": o.base_image_source,  # the package key's input name
                 "build_network": o.build_network,
                 "cache": str(self.project.cache_dir),
             }

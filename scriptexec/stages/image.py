@@ -26,6 +26,8 @@ from scriptexec.container.engine import (
     KEY_LABEL,
     SPEC_LABEL,
     EngineUnavailable,
+    bridge_cannot_reach_out,
+    docker_host,
     images_by_key,
     probe,
 )
@@ -96,12 +98,35 @@ class ImageStage:
             context_dir,
             tags=tags,
             labels={KEY_LABEL: key, SPEC_LABEL: ctx.spec.name},
-            network=ctx.project.options.build_network,
+            network=build_network(ctx.project, files),
             base_image=base.group(1) if base else None,
             progress=ctx.progress,
             cancel=ctx.cancel,
         )
         return _result(outcome.image_id, tags)
+
+
+def installs_requirements(files: dict[str, bytes]) -> bool:
+    """Whether the build's pip step installs anything (a batch program needs nothing)."""
+    text = files.get("requirements.txt", b"").decode("utf-8", "replace")
+    return any(line.split("#", 1)[0].strip() for line in text.splitlines())
+
+
+def build_network(project: Project, files: dict[str, bytes]) -> str | None:
+    """--build-network if given; else the host network where the engine is known to give
+    bridge builds no way out and pip must reach its index; else the engine's default."""
+    chosen = project.options.build_network
+    if chosen is not None or not installs_requirements(files):
+        return chosen
+    if bridge_cannot_reach_out():
+        # Without this pip retries for a minute and fails; the flag is the known fix.
+        project.warn(
+            f"the engine at {docker_host()} gives bridge builds no outbound network"
+            " (scripts/docker-engine.sh runs it with --iptables=false); building with"
+            " --build-network host so pip reaches its index"
+        )
+        return "host"
+    return None
 
 
 def context_files(upstream: Any) -> dict[str, bytes]:

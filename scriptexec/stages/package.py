@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
+from scriptexec.config import CONFIG_FILENAME
 from scriptexec.container import APP_UID, container_env, image_repo
 from scriptexec.errors import BuildError
 from scriptexec.spec.locations import file_location, is_copied, resolve
@@ -116,9 +117,12 @@ def _values(spec: Spec, project: Project) -> dict[str, Any]:
         "spec.runtime.network": runtime["network"],
         "spec.interface.web.port": web["port"] if web else None,
     }
-    # The override replaces the spec's value: while it is set, editing the spec's
-    # base_image changes nothing, so it is not an input.
-    if project.options.base_image:
+    # scriptexec.toml or an override replaces the spec's value: while one is set, editing
+    # the spec's base_image changes nothing, so it is not an input. Their input names differ
+    # so that status can say where a new base image came from.
+    if project.options.base_image and project.options.base_image_source == CONFIG_FILENAME:
+        values["config:base_image"] = project.options.base_image
+    elif project.options.base_image:
         values["setting:base_image"] = project.options.base_image
     else:
         values["spec.runtime.base_image"] = runtime["base_image"]
@@ -215,7 +219,9 @@ def _template_context(values: dict[str, Any], packaged: dict[str, str]) -> dict[
         "description": values["spec.description"],
         "outputs": values["spec.outputs"],
         "python": values["spec.runtime.python"],
-        "base_image": values.get("setting:base_image") or values["spec.runtime.base_image"],
+        "base_image": values.get("setting:base_image")
+        or values.get("config:base_image")
+        or values["spec.runtime.base_image"],
         "memory": values["spec.runtime.memory"],
         "cpus": values["spec.runtime.cpus"],
         "pids": values["spec.runtime.pids"],
