@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from scriptexec import pyparse
+
 AGGREGATES_OF_ONE_VALUE = {"min", "max", "mean"}  # same unit as the column; sum is not
 
 
@@ -51,7 +53,7 @@ def judgements(
 
 def _expression(formula: str) -> ast.expr | None:
     try:
-        return ast.parse(formula, mode="eval").body
+        return pyparse.parse(formula, mode="eval").body
     except SyntaxError:
         return None
 
