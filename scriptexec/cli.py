@@ -133,7 +133,8 @@ def validate(env: Env, paths: tuple[str, ...]) -> int:
     """Check specs (files or directories; default specs/) and report every problem."""
     from scriptexec.commands.validate import validate_specs
 
-    problems, count = validate_specs(paths=_paths(env, paths), root=env.root)
+    notes: list[str] = []
+    problems, count = validate_specs(paths=_paths(env, paths), root=env.root, notes=notes)
     for p in problems:
         env.console.error(str(p))
     if problems:
@@ -142,6 +143,8 @@ def validate(env: Env, paths: tuple[str, ...]) -> int:
             f"{_plural(len(problems), 'problem')} in {files} of {_plural(count, 'spec')}"
         )
         return int(ExitCode.USAGE)
+    for note in notes:
+        env.console.line(note)
     env.console.line(f"{count} spec{'s' if count != 1 else ''} valid")
     return 0
 

@@ -26,7 +26,26 @@ def test_exit_codes_are_documented_once() -> None:
 
 def test_validate_shipped_specs(cli) -> None:
     result = cli("validate", "specs", cwd=REPO)
-    assert result.output.strip() == "5 specs valid"
+    assert result.output.splitlines() == [
+        "specs/tenant_risk.yaml: 2 prose steps need an LLM to build (ollama qwen2.5-coder:7b)",
+        "5 specs valid",
+    ]
+
+
+def test_prose_steps_with_no_llm_provider_are_a_spec_error(project: Path, cli) -> None:
+    spec = project / "specs" / "tenant_risk.yaml"
+    text = spec.read_text()
+    old = 'generator: {provider: ollama, model: "qwen2.5-coder:7b", temperature: 0, seed: 42}'
+    assert old in text
+    line = text[: text.index(old)].count("\n") + 1
+    spec.write_text(text.replace(old, "generator: {provider: none}"))
+    result = cli("validate", "specs/tenant_risk.yaml", cwd=project, expect=2)
+    assert result.output.splitlines()[0] == (
+        f"specs/tenant_risk.yaml:{line}:23: generator.provider: provider none, but 2 prose"
+        " steps need an LLM to write their code; set generator.provider to ollama or openai,"
+        " or state the logic as compute formulas"
+    )
+    cli("build", "-n", "specs/tenant_risk.yaml", cwd=project, expect=2)
 
 
 def test_validate_defaults_to_specs_dir(project: Path, cli) -> None:
@@ -137,3 +156,21 @@ def test_shell_completion_script(cli, monkeypatch) -> None:
         group, [], prog_name="scriptexec", env={"_SCRIPTEXEC_COMPLETE": "bash_source"}
     )
     assert "_scriptexec_completion" in result.output
+
+
+def test_a_summary_value_inside_an_aggregate_says_why_it_is_refused(project: Path, cli) -> None:
+    spec = project / "specs" / "dscr.yaml"
+    text = spec.read_text()
+    assert "\nsummary:\n" in text
+    text = text.replace(
+        "\nsummary:\n", "\nsummary:\n  grand: sum(noi)\n  weird: sum(noi / grand)\n", 1
+    )
+    spec.write_text(text)
+    line = text.splitlines().index("  weird: sum(noi / grand)") + 1
+    result = cli("validate", "specs/dscr.yaml", cwd=project, expect=2)
+    # Not "unknown name 'grand'; did you mean 'grand'?": the name exists, in the other scope.
+    assert result.output.splitlines()[0] == (
+        f"specs/dscr.yaml:{line}:20: summary.weird: 'grand' is a summary value, not a row"
+        " field, so it cannot be used inside an aggregate; use it outside, e.g."
+        " sum(x) / grand instead of sum(x / grand)"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scriptexec.errors import Problem, SpecError
-from scriptexec.spec.model import load_spec
+from scriptexec.spec.model import Spec, load_spec
 
 
 def display_path(path: Path, root: Path) -> str:
@@ -15,7 +15,23 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def validate_specs(*, paths: list[Path], root: Path) -> tuple[list[Problem], int]:
+def llm_note(spec: Spec, display: str) -> str:
+    """What a valid spec still needs to build: an LLM for its prose steps, named."""
+    gen = spec.canonical["generator"]
+    where = f" at {gen['host']}" if gen.get("host") else ""
+    steps = len(spec.canonical["steps"])
+    model = f" {gen['model']}" if gen.get("model") else ""
+    plural = "s need" if steps != 1 else " needs"
+    return (
+        f"{display}: {steps} prose step{plural} an LLM to build ({gen['provider']}{model}{where})"
+    )
+
+
+def validate_specs(
+    *, paths: list[Path], root: Path, notes: list[str] | None = None
+) -> tuple[list[Problem], int]:
+    """Every problem in `paths`, and how many specs were read. `notes` gets a line for
+    each valid spec that cannot be built without an LLM."""
     problems: list[Problem] = []
     names: dict[str, str] = {}
     for path in paths:
@@ -38,4 +54,6 @@ def validate_specs(*, paths: list[Path], root: Path) -> tuple[list[Problem], int
                 )
             )
         names[spec.name] = display
+        if spec.needs_llm() and notes is not None:
+            notes.append(llm_note(spec, display))
     return problems, len(paths)

@@ -337,7 +337,18 @@ class _Analyzer:
 
     def steps(self) -> None:
         names: dict[str, Path_] = {}
-        for i, step in enumerate(_list(self.data.get("steps"))):
+        steps = _list(self.data.get("steps"))
+        if steps and _dict(self.data.get("generator")).get("provider") == "none":
+            # Caught here, not at build time: `validate` would otherwise call it valid.
+            self.problem(
+                ("generator", "provider"),
+                f"provider none, but {len(steps)} prose step{'s' if len(steps) != 1 else ''}"
+                " need an LLM to write their code",
+                "set generator.provider to ollama or openai, or state the logic as compute"
+                " formulas",
+                value=True,
+            )
+        for i, step in enumerate(steps):
             step = _dict(step)
             sname = step.get("name")
             if isinstance(sname, str):
