@@ -75,6 +75,9 @@ class Symbol:
     type: Type
 
 
+_KIND_NAMES = {"summary": "summary value", "param": "parameter", "field": "row field"}
+
+
 @dataclass(frozen=True)
 class FormulaIssue:
     line: int  # 1-based, within the formula text
@@ -263,11 +266,20 @@ class _Checker:
             sym = self.row_scope.get(node.id)  # a field outside an aggregate: said below
         if sym is None:
             funcs = set(SCALAR_FUNCTIONS) | (set(AGGREGATES) if self.aggregate_context else set())
+            outer = self.scope.get(node.id) if self.in_aggregate else None
             if node.id in funcs:
                 self.issue(node, f"'{node.id}' is a function; call it: {node.id}(...)")
+            elif outer is not None:
+                # Known, but not per row: the aggregate's argument is evaluated row by row.
+                self.issue(
+                    node,
+                    f"'{node.id}' is a {_KIND_NAMES.get(outer.kind, outer.kind)}, not a row"
+                    " field, so it cannot be used inside an aggregate",
+                    f"use it outside, e.g. sum(x) / {node.id} instead of sum(x / {node.id})",
+                )
             else:
-                hint = did_you_mean(node.id, self.scope)
-                self.issue(node, f"unknown name '{node.id}'", hint)
+                visible = self.row_scope if self.in_aggregate else self.scope
+                self.issue(node, f"unknown name '{node.id}'", did_you_mean(node.id, visible))
             return None
         if sym.kind == "field" and self.aggregate_context and not self.in_aggregate:
             self.issue(
