@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scriptexec.errors import ExitCode
 
 REPO = Path(__file__).resolve().parent.parent
@@ -173,4 +175,45 @@ def test_a_summary_value_inside_an_aggregate_says_why_it_is_refused(project: Pat
         f"specs/dscr.yaml:{line}:20: summary.weird: 'grand' is a summary value, not a row"
         " field, so it cannot be used inside an aggregate; use it outside, e.g."
         " sum(x) / grand instead of sum(x / grand)"
+    )
+
+
+@pytest.mark.parametrize(
+    "written, col",
+    [
+        ("dscr: noi / annual_debt_service *", 35),  # the '*' is the 35th character
+        ('dscr: "noi / annual_debt_service *"', 36),  # one further: the opening quote
+    ],
+)
+def test_an_unfinished_formula_points_at_its_own_line(
+    project: Path, cli, written: str, col: int
+) -> None:
+    spec = project / "specs" / "dscr.yaml"
+    lines = spec.read_text().splitlines()
+    (index,) = [i for i, ln in enumerate(lines) if ln == "  dscr: noi / annual_debt_service"]
+    lines[index] = "  " + written
+    spec.write_text("\n".join(lines) + "\n")
+    result = cli("validate", "specs/dscr.yaml", cwd=project, expect=2)
+    assert result.output.splitlines()[0] == (
+        f"specs/dscr.yaml:{index + 1}:{col}: compute.dscr: invalid syntax:"
+        " the formula ends unfinished after '*'"
+    )
+
+
+def test_a_group_value_named_like_a_summary_value_is_never_picked_silently(
+    project: Path, cli
+) -> None:
+    spec = project / "specs" / "inventory.yaml"
+    text = spec.read_text()
+    assert "\n  skus: count()\n" in text and "\n    skus: count()\n" in text  # both scopes
+    text = text.replace(
+        "\n    skus: count()\n", "\n    skus: count()\n    share_pct: skus / 10 * 100\n"
+    )
+    spec.write_text(text)
+    line = text.splitlines().index("    share_pct: skus / 10 * 100") + 1
+    result = cli("validate", "specs/inventory.yaml", cwd=project, expect=2)
+    assert result.output.splitlines()[0] == (
+        f"specs/inventory.yaml:{line}:5: groups.summary.share_pct: 'skus' here means this"
+        " group's own value (groups.summary.skus), but summary.skus has the same name;"
+        " rename one of them, so that a group value never silently stands for the overall one"
     )

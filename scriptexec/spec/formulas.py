@@ -109,6 +109,14 @@ def parse(text: str) -> tuple[ast.expr | None, list[FormulaIssue]]:
         hint = "use ** for powers" if "^" in text else ""
         line = exc.lineno or 1
         col = max((exc.offset or 1) - 1 - (1 if line == 1 else 0), 0)
+        lines = text.strip().split("\n")
+        if line > len(lines):
+            # At the closing parenthesis we added: the formula stopped short (`amount *`).
+            # Point at its own last character, not at the line after it.
+            line, col = len(lines), len(lines[-1]) - 1
+            if len(lines) == 1:
+                col += len(text) - len(text.lstrip())
+            msg = f"{msg}: the formula ends unfinished after {lines[-1].split()[-1]!r}"
         return None, [FormulaIssue(line, col, msg, hint)]
     except (RecursionError, MemoryError, ValueError):
         return None, [FormulaIssue(1, 0, "formula is nested too deeply")]

@@ -362,6 +362,23 @@ class _Analyzer:
                     self.r.produced[pname] = ptype
                     self.r.scope[pname] = Symbol("field", ptype)
 
+    def _ambiguous_group_refs(
+        self, base: Path_, parsed: dict[str, Checked], names: list[str]
+    ) -> None:
+        """A group value that names another group value which is also an overall summary
+        value (`share: count() / days` with `days` in both) means the group's own; a reader
+        may well mean the overall one. Never pick silently: ask for distinct names."""
+        overall = set(self.r.summary)
+        for name, checked in parsed.items():
+            for ref in sorted(checked.refs & overall & set(names)):
+                self.problem(
+                    (*base, name),
+                    f"'{ref}' here means this group's own value ({dotted((*base, ref))}),"
+                    f" but summary.{ref} has the same name",
+                    "rename one of them, so that a group value never silently stands for the"
+                    " overall one",
+                )
+
     def summary(self) -> None:
         self.r.summary = self._aggregates(
             ("summary",), _dict(self.data.get("summary")), declare=True
@@ -419,6 +436,8 @@ class _Analyzer:
                     scope[name] = Symbol("summary", checked.type)
         for name in names:
             self.formula((*base, name), items[name], scope, aggregate=True, row_scope=row_scope)
+        if not declare:
+            self._ambiguous_group_refs(base, parsed, names)
         order, cycles = formulas.dependency_order(
             {n: frozenset(r for r in c.refs if r in names) for n, c in parsed.items()}
         )
