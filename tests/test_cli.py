@@ -160,15 +160,24 @@ def test_shell_completion_script(cli, monkeypatch) -> None:
     assert "_scriptexec_completion" in result.output
 
 
-def test_a_summary_value_inside_an_aggregate_says_why_it_is_refused(project: Path, cli) -> None:
-    spec = project / "specs" / "dscr.yaml"
+def edit_spec(project: Path, name: str, old: str, new: str, marker: str) -> int:
+    """Replace `old` (once) in specs/<name>.yaml with `new`; the line `marker` ends up on."""
+    spec = project / "specs" / f"{name}.yaml"
     text = spec.read_text()
-    assert "\nsummary:\n" in text
-    text = text.replace(
-        "\nsummary:\n", "\nsummary:\n  grand: sum(noi)\n  weird: sum(noi / grand)\n", 1
-    )
+    assert old in text
+    text = text.replace(old, new, 1)
     spec.write_text(text)
-    line = text.splitlines().index("  weird: sum(noi / grand)") + 1
+    return text.splitlines().index(marker) + 1
+
+
+def test_a_summary_value_inside_an_aggregate_says_why_it_is_refused(project: Path, cli) -> None:
+    line = edit_spec(
+        project,
+        "dscr",
+        "\nsummary:\n",
+        "\nsummary:\n  grand: sum(noi)\n  weird: sum(noi / grand)\n",
+        "  weird: sum(noi / grand)",
+    )
     result = cli("validate", "specs/dscr.yaml", cwd=project, expect=2)
     # Not "unknown name 'grand'; did you mean 'grand'?": the name exists, in the other scope.
     assert result.output.splitlines()[0] == (
@@ -188,14 +197,11 @@ def test_a_summary_value_inside_an_aggregate_says_why_it_is_refused(project: Pat
 def test_an_unfinished_formula_points_at_its_own_line(
     project: Path, cli, written: str, col: int
 ) -> None:
-    spec = project / "specs" / "dscr.yaml"
-    lines = spec.read_text().splitlines()
-    (index,) = [i for i, ln in enumerate(lines) if ln == "  dscr: noi / annual_debt_service"]
-    lines[index] = "  " + written
-    spec.write_text("\n".join(lines) + "\n")
+    formula = "\n  dscr: noi / annual_debt_service\n"
+    line = edit_spec(project, "dscr", formula, f"\n  {written}\n", f"  {written}")
     result = cli("validate", "specs/dscr.yaml", cwd=project, expect=2)
     assert result.output.splitlines()[0] == (
-        f"specs/dscr.yaml:{index + 1}:{col}: compute.dscr: invalid syntax:"
+        f"specs/dscr.yaml:{line}:{col}: compute.dscr: invalid syntax:"
         " the formula ends unfinished after '*'"
     )
 
@@ -203,14 +209,14 @@ def test_an_unfinished_formula_points_at_its_own_line(
 def test_a_group_value_named_like_a_summary_value_is_never_picked_silently(
     project: Path, cli
 ) -> None:
-    spec = project / "specs" / "inventory.yaml"
-    text = spec.read_text()
-    assert "\n  skus: count()\n" in text and "\n    skus: count()\n" in text  # both scopes
-    text = text.replace(
-        "\n    skus: count()\n", "\n    skus: count()\n    share_pct: skus / 10 * 100\n"
+    assert "\n  skus: count()\n" in (project / "specs" / "inventory.yaml").read_text()
+    line = edit_spec(
+        project,
+        "inventory",
+        "\n    skus: count()\n",  # the group's skus, beside the overall one above
+        "\n    skus: count()\n    share_pct: skus / 10 * 100\n",
+        "    share_pct: skus / 10 * 100",
     )
-    spec.write_text(text)
-    line = text.splitlines().index("    share_pct: skus / 10 * 100") + 1
     result = cli("validate", "specs/inventory.yaml", cwd=project, expect=2)
     assert result.output.splitlines()[0] == (
         f"specs/inventory.yaml:{line}:5: groups.summary.share_pct: 'skus' here means this"

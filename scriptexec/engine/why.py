@@ -42,7 +42,7 @@ def describe_input(name: str, spec: Spec, project: Any) -> tuple[str, str]:
     if name == "setting:base_image":
         # An override for one run: say which one is in effect now, so a variable left set
         # in the shell is not a surprise.
-        source = getattr(project.options, "base_image_source", "")
+        source = project.options.base_image_source
         if source in ("", "scriptexec.toml"):
             source = "--base-image or SCRIPTEXEC_BASE_IMAGE"
         return f"base image override ({source})", ""
