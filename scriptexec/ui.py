@@ -10,10 +10,26 @@ import json
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 _CODES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "dim": "2", "bold": "1"}
+# Without a terminal, progress shows only after this many seconds without any output: a
+# CI log of a ten-minute model call gets a line a minute, a quick build none.
+HEARTBEAT_SECONDS = 60.0
+
+
+class ProgressText(str):
+    """A progress line that also carries its facts (stage, seconds, tokens...) for `--json`
+    events. Stages hand progress on as text, and to them it is plain text."""
+
+    fields: dict[str, Any]
+
+    def __new__(cls, text: str, **fields: Any) -> ProgressText:
+        line = super().__new__(cls, text)
+        line.fields = fields
+        return line
 
 
 @dataclass
@@ -25,6 +41,7 @@ class Console:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _progress_shown: bool = False
+    _last_output: float = field(default_factory=time.monotonic)  # for HEARTBEAT_SECONDS
 
     def __post_init__(self) -> None:
         if self.color is None:
@@ -42,12 +59,12 @@ class Console:
             return
         with self._lock:
             self._clear_progress()
-            _write(self.out, text)
+            self._print(self.out, text)
 
     def error(self, text: str) -> None:
         with self._lock:
             self._clear_progress()
-            _write(self.err, text)
+            self._print(self.err, text)
 
     def warn(self, text: str) -> None:
         self.error(self.style("warning: ", "yellow") + text)
@@ -56,17 +73,34 @@ class Console:
         """A machine-readable event (build --json): one JSON object per line on stdout."""
         if self.json_events:
             with self._lock:
-                _write(self.out, json.dumps({"event": kind, **data}, sort_keys=True))
+                self._print(self.out, json.dumps({"event": kind, **data}, sort_keys=True))
 
     def progress(self, text: str) -> None:
-        """A transient status line on a TTY (an LLM reply streaming, a docker build)."""
-        if not self.interactive:
-            return
+        """How a running step is doing (an LLM call waiting, a docker build).
+
+        On a terminal: one status line, rewritten in place. Elsewhere (a CI log, a pipe,
+        --json): a line on stderr, or a "progress" event, only once nothing else was
+        written for HEARTBEAT_SECONDS, so a long wait shows it is alive without a flood.
+        """
         with self._lock:
-            width = 100
-            self.err.write("\r\033[K" + text[:width])
-            self.err.flush()
-            self._progress_shown = True
+            if self.interactive:
+                width = 100
+                self.err.write("\r\033[K" + text[:width])
+                self.err.flush()
+                self._progress_shown = True
+                return
+            if time.monotonic() - self._last_output < HEARTBEAT_SECONDS:
+                return
+            if self.json_events:
+                facts = getattr(text, "fields", {})
+                event = {"event": "progress", "text": str(text), **facts}
+                self._print(self.out, json.dumps(event, sort_keys=True))
+            elif self.verbosity >= 0:
+                self._print(self.err, str(text))
+
+    def _print(self, stream: TextIO, text: str) -> None:
+        _write(stream, text)
+        self._last_output = time.monotonic()
 
     def _clear_progress(self) -> None:
         if self._progress_shown:

@@ -31,7 +31,11 @@ def isolated_environment(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("SCRIPTEXEC_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("NO_COLOR", "1")
-    for var in ("OLLAMA_HOST", "OPENAI_BASE_URL", "SCRIPTEXEC_BASE_IMAGE"):
+    # The machine's LLM settings and proxies must not reach a test's builds.
+    llm = ("LLM_BASE_URL", "LLM_MODEL_NAME", "LLM_TEMPERATURE")
+    llm += tuple(f"SCRIPTEXEC_LLM_{key}" for key in ("PROVIDER", "MODEL", "HOST", "TEMPERATURE"))
+    proxies = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    for var in ("OLLAMA_HOST", "OPENAI_BASE_URL", "SCRIPTEXEC_BASE_IMAGE", *llm, *proxies):
         monkeypatch.delenv(var, raising=False)
     before = _snapshot(REPO / ".scriptexec")
     yield

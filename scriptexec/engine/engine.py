@@ -179,13 +179,9 @@ class Engine:
         return self._lock_was_unchanged
 
     def _llm_unchanged(self, recorded: dict[str, Any]) -> bool:
-        from scriptexec.llm.stage_support import current_model_digest
+        from scriptexec.llm.stage_support import llm_unchanged
 
-        try:
-            return current_model_digest(recorded["generator"], self.project) == recorded["digest"]
-        except ScriptexecError as exc:
-            self.warn(f"cannot check the model's digest ({exc}); using the locked one")
-            return True
+        return llm_unchanged(recorded, self.project, self.warn)
 
     def images(self) -> dict[str, str]:
         """Image key -> id on the engine ({} when none answers); asked once per run."""

@@ -1,13 +1,14 @@
 """The LLM layer: providers (Ollama, OpenAI-compatible servers, none), structured output,
-code extraction and prompts.
+code extraction, prompts, and progress while a model works.
 
 Only `base` is light enough to import on start-up; the rest load when an LLM stage runs:
 
-    provider = make_provider(spec.generator, project)        # base
+    generator = effective_generator(spec.canonical["generator"])  # base: + env overrides
+    provider = make_provider(generator, project)             # base
     digest = provider.model_digest()                         # part of the stage key
-    messages, prompt_digest = prompt_messages(project, "analyze", ...)   # prompts
-    analysis = ask_json(provider, messages, schema, attempts=3)          # structured
+    messages, prompt_digest = prompt_messages(project, "step", ...)      # prompts
     code = extract_code(provider.chat(messages, cancel=ctx.cancel))      # code
+    answer = ask_json(provider, messages, schema, attempts=3)            # structured
 """
 
 from scriptexec.llm.base import (

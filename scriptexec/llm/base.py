@@ -109,25 +109,126 @@ class GeneratorSettings:
 def make_provider(
     generator: Mapping[str, Any], project: Project, *, backoff: float | None = None
 ) -> Provider:
-    """The provider the spec's canonical `generator` section asks for.
-
-    The host is, in order: the --llm-host option (project.options.llm_host), generator.host,
-    then the provider's environment variable (OLLAMA_HOST or OPENAI_BASE_URL).
-    `backoff` overrides the first retry delay (else $SCRIPTEXEC_LLM_BACKOFF, else 1 s).
-    """
+    """The provider an (effective) `generator` section asks for; see `server_address` for
+    which URL it talks to. `backoff` overrides the first retry delay (else
+    $SCRIPTEXEC_LLM_BACKOFF, else 1 s)."""
     settings = GeneratorSettings.from_generator(generator, backoff=backoff)
-    host = project.options.llm_host or settings.host
+    if settings.provider == "none":
+        from scriptexec.llm.none_provider import NoneProvider
+
+        return NoneProvider(settings)
+    host, host_source = server_address(settings.provider, generator, project)
+    sources = {**(generator.get(FROM_ENVIRONMENT) or {}), "host": host_source}
     if settings.provider == "ollama":
         from scriptexec.llm.ollama_provider import OllamaProvider
 
-        return OllamaProvider(settings, project, host)
-    if settings.provider == "openai":
-        from scriptexec.llm.openai_provider import OpenAIProvider
+        return OllamaProvider(settings, project, host, sources)
+    from scriptexec.llm.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(settings, project, host)
-    from scriptexec.llm.none_provider import NoneProvider
+    return OpenAIProvider(settings, project, host, sources)
 
-    return NoneProvider(settings)
+
+# -- overrides from the environment --------------------------------------------------------
+
+# Variables that override the spec's generator block, per setting; the first one set wins.
+# SCRIPTEXEC_LLM_<SETTING> follows the generator key it replaces; the LLM_* names are the
+# seed's (its LM Studio setup), so a shell set up for the seed works unchanged.
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "provider": ("SCRIPTEXEC_LLM_PROVIDER",),
+    "model": ("SCRIPTEXEC_LLM_MODEL", "LLM_MODEL_NAME"),
+    "host": ("SCRIPTEXEC_LLM_HOST", "LLM_BASE_URL"),
+    "temperature": ("SCRIPTEXEC_LLM_TEMPERATURE", "LLM_TEMPERATURE"),
+}
+# Each client's own variable: only a default, for when neither an override nor the spec
+# names a server.
+CLIENT_HOST_ENV = {"ollama": "OLLAMA_HOST", "openai": "OPENAI_BASE_URL"}
+# The key of an effective generator that says which settings came from which variable.
+FROM_ENVIRONMENT = "from_environment"
+
+
+def effective_generator(generator: Mapping[str, Any]) -> dict[str, Any]:
+    """The spec's canonical generator section with the environment's overrides applied,
+    and under FROM_ENVIRONMENT the variable each overridden setting came from.
+
+    Raises LLMError for an override that is not a valid value.
+    """
+    values = dict(generator)
+    sources: dict[str, str] = {}
+    for setting, variable, text in _overrides_set():
+        values[setting] = _parse_override(setting, variable, text)
+        sources[setting] = variable
+    values[FROM_ENVIRONMENT] = sources
+    return values
+
+
+def setting_source(setting: str) -> str:
+    """Where a generator setting's value comes from now, for `status`:
+    "SCRIPTEXEC_LLM_MODEL=qwen2.5-coder:1.5b", or "generator.model in the spec"."""
+    for name, variable, text in _overrides_set():
+        if name == setting:
+            return f"{variable}={text}"
+    return f"generator.{setting} in the spec"
+
+
+def _overrides_set() -> list[tuple[str, str, str]]:
+    """(setting, variable, text) of the first variable set for each overridable setting."""
+    found = []
+    for setting, variables in ENV_OVERRIDES.items():
+        for variable in variables:
+            text = os.environ.get(variable, "").strip()
+            if text:  # `LLM_MODEL_NAME=` (set but empty) is no override
+                found.append((setting, variable, text))
+                break
+    return found
+
+
+def _parse_override(setting: str, variable: str, text: str) -> Any:
+    if setting == "temperature":
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value <= 2:
+            raise LLMError(f"{variable} is {text!r}; set it to a number from 0 to 2, e.g. 0")
+        return value
+    if setting == "provider" and text not in PROVIDERS:
+        raise LLMError(f"{variable} is {text!r}; use one of {', '.join(PROVIDERS)}")
+    return text
+
+
+def server_address(
+    provider: str, generator: Mapping[str, Any], project: Project
+) -> tuple[str | None, str]:
+    """(URL, where it comes from) of the server: the llm_host option, an override
+    (SCRIPTEXEC_LLM_HOST, LLM_BASE_URL), generator.host, then the client's own variable
+    (OLLAMA_HOST, OPENAI_BASE_URL). (None, "") when none is set: Ollama's client then uses
+    its default, and the OpenAI-compatible provider refuses to guess."""
+    if project.options.llm_host:
+        return project.options.llm_host, "the llm_host option"
+    if generator.get("host"):
+        overridden = (generator.get(FROM_ENVIRONMENT) or {}).get("host")
+        return str(generator["host"]), overridden or "generator.host"
+    variable = CLIENT_HOST_ENV[provider]
+    if os.environ.get(variable):
+        return os.environ[variable], variable
+    return None, ""
+
+
+def is_local_address(url: str) -> bool:
+    """Whether `url` names this machine (loopback, localhost, 0.0.0.0): such a server is
+    never reached through an HTTP proxy, whatever HTTP_PROXY says. Through a proxy, a
+    server that is not running answers 502 (a retry, and another) instead of a refusal."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url if "//" in url else f"//{url}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 # Model digests, asked of a server once per process: (provider, host, model) -> digest.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from scriptexec.errors import LLMError
 from scriptexec.pyparse import parse
@@ -62,6 +62,39 @@ def check_function(code: str, name: str, params: Sequence[str]) -> None:
     if positional != list(params) or args.vararg or args.kwarg or required_keyword:
         got = ast.unparse(args)
         raise CodeError(f"`{name}` must be `{wanted}`, but it is `def {name}({got})`")
+
+
+def without_imports_of(code: str, provided: Mapping[str, Collection[str]]) -> str:
+    """`code` without the names the program's skeleton already imports (`provided`:
+    module -> names) in its top-level `from module import ...` lines; a line left with
+    nothing to import goes. A second import of one name is a lint error (F811), so the
+    skeleton's import must be the only one."""
+    tree = _parse_or_raise(code)
+    lines = code.splitlines()
+    for node in reversed(tree.body):
+        if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module):
+            continue
+        names = provided.get(node.module, ())
+        kept = [a for a in node.names if a.name not in names or a.asname not in (None, a.name)]
+        if len(kept) == len(node.names) or node.end_lineno is None:
+            continue
+        rest = ast.unparse(ast.ImportFrom(node.module, kept, 0)) if kept else ""
+        before = lines[node.lineno - 1][: node.col_offset]
+        after = lines[node.end_lineno - 1][node.end_col_offset :]
+        merged = before + rest + after if rest else _join_statements(before, after)
+        lines[node.lineno - 1 : node.end_lineno] = [merged] if merged.strip() else []
+    return "\n".join(lines).strip("\n") + "\n"
+
+
+def _join_statements(before: str, after: str) -> str:
+    """What is left of a line when a statement between `before` and `after` goes: one
+    `;` fewer, so `import os; <gone>` does not end in a stray semicolon."""
+    before, after = before.rstrip(), after.lstrip()
+    if before.endswith(";"):
+        return before[:-1].rstrip() + after
+    if after.startswith(";"):
+        return before + after[1:].lstrip()
+    return before + after
 
 
 def _fenced_blocks(text: str) -> list[tuple[str, str]]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import httpx
@@ -13,7 +12,7 @@ import ollama
 import pydantic
 
 from scriptexec.errors import LLMError
-from scriptexec.llm.base import GeneratorSettings, Message
+from scriptexec.llm.base import GeneratorSettings, Message, is_local_address
 from scriptexec.llm.streaming import StreamingProvider, Transient, one_line
 
 if TYPE_CHECKING:
@@ -29,11 +28,20 @@ def _full_name(model: str) -> str:
 
 class OllamaProvider(StreamingProvider):
     kind = "ollama"
+    client_host_env = "OLLAMA_HOST"
 
-    def __init__(self, settings: GeneratorSettings, project: Project, host: str | None) -> None:
-        resolved = host or os.environ.get("OLLAMA_HOST") or None
-        super().__init__(settings, project, resolved or DEFAULT_HOST)
-        self._client = ollama.Client(host=resolved, timeout=settings.timeout)
+    def __init__(
+        self,
+        settings: GeneratorSettings,
+        project: Project,
+        host: str | None,
+        sources: Mapping[str, str],
+    ) -> None:
+        super().__init__(settings, project, host or DEFAULT_HOST, sources)
+        # A server on this machine is never behind a proxy (see base.is_local_address);
+        # trust_env=False keeps httpx from sending it through HTTP_PROXY.
+        local = is_local_address(self.host)
+        self._client = ollama.Client(host=host, timeout=settings.timeout, trust_env=not local)
 
     def _stream(
         self, messages: list[Message], schema: dict[str, Any] | None
@@ -91,7 +99,7 @@ class OllamaProvider(StreamingProvider):
         model = self.settings.model
         raise LLMError(
             f"Ollama at {self.host} has no model {model!r} ({detail}); "
-            f"run `ollama pull {model}` there, or set generator.model to a model it has"
+            f"run `ollama pull {model}` there, or set {self.origin('model')} to a model it has"
         )
 
     def _raise_for(self, exc: Exception) -> NoReturn:
@@ -114,7 +122,7 @@ class OllamaProvider(StreamingProvider):
             model = self.settings.model
             raise LLMError(
                 f"cannot reach Ollama at {self.host} ({why}): start it with "
-                f"`ollama serve` and `ollama pull {model}`, point OLLAMA_HOST or generator.host "
+                f"`ollama serve` and `ollama pull {model}`, point {self.where_to_point()} "
                 "at where it runs, or set generator.provider (ollama, openai, none)"
             ) from None
         if isinstance(exc, httpx.TimeoutException):

@@ -1,8 +1,9 @@
 """Any OpenAI-compatible server: LM Studio, llama.cpp's `llama-server`, vLLM, OpenAI.
 
 Plain urllib (no `openai` package): POST {base}/chat/completions with stream=true and read
-the server-sent events. The base URL is generator.host or $OPENAI_BASE_URL and usually
-ends in /v1; there is no default, so prompts never go to a hosted service by accident.
+the server-sent events. The base URL (see base.server_address: an override, generator.host,
+or $OPENAI_BASE_URL) usually ends in /v1; there is no default, so prompts never go to a
+hosted service by accident.
 
 The model digest: these servers expose no weights digest, so it is the sha256 of the
 canonical JSON of the model's entry in GET {base}/models, without its `created` field
@@ -21,11 +22,11 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scriptexec.errors import LLMError
-from scriptexec.llm.base import GeneratorSettings, Message
+from scriptexec.llm.base import GeneratorSettings, Message, is_local_address
 from scriptexec.llm.streaming import StreamingProvider, Transient, one_line
 
 if TYPE_CHECKING:
@@ -51,23 +52,33 @@ def _error_text(body: bytes) -> str:
 
 class OpenAIProvider(StreamingProvider):
     kind = "openai"
+    client_host_env = "OPENAI_BASE_URL"
 
-    def __init__(self, settings: GeneratorSettings, project: Project, host: str | None) -> None:
-        base = host or os.environ.get("OPENAI_BASE_URL")
-        if not base:
+    def __init__(
+        self,
+        settings: GeneratorSettings,
+        project: Project,
+        host: str | None,
+        sources: Mapping[str, str],
+    ) -> None:
+        if not host:
             raise LLMError(
                 "generator.provider is openai but no server is named: set generator.host or "
-                "OPENAI_BASE_URL to its base URL, e.g. http://127.0.0.1:1234/v1 (LM Studio) "
-                "or http://127.0.0.1:8080/v1 (llama-server)"
+                "OPENAI_BASE_URL (or LLM_BASE_URL, which overrides the spec) to its base URL, "
+                "e.g. http://127.0.0.1:1234/v1 (LM Studio) or http://127.0.0.1:8080/v1 "
+                "(llama-server)"
             )
-        if not base.startswith(("http://", "https://")):
+        if not host.startswith(("http://", "https://")):
             raise LLMError(
-                f"the OpenAI-compatible server {base!r} is not an http(s) URL; "
-                "write it in full, e.g. http://127.0.0.1:1234/v1"
+                f"the OpenAI-compatible server {host!r} (from {sources.get('host')}) is not an "
+                "http(s) URL; write it in full, e.g. http://127.0.0.1:1234/v1"
             )
-        super().__init__(settings, project, base.rstrip("/"))
+        super().__init__(settings, project, host.rstrip("/"), sources)
         self._api_key = os.environ.get(settings.api_key_env) or None
-        self._opener = urllib.request.build_opener()
+        # A server on this machine is never behind a proxy: through one, a server that is
+        # not running answers 502 (and is retried) instead of refusing the connection.
+        no_proxy = [urllib.request.ProxyHandler({})] if is_local_address(host) else []
+        self._opener = urllib.request.build_opener(*no_proxy)
 
     def _open(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         headers = {"Accept": "application/json, text/event-stream"}
@@ -144,7 +155,7 @@ class OpenAIProvider(StreamingProvider):
     def _raise_not_found(self, detail: str) -> NoReturn:
         raise LLMError(
             f"the server at {self.host} has no model {self.settings.model!r} ({detail}); "
-            "load it there, or set generator.model to a model it serves"
+            f"load it there, or set {self.origin('model')} to a model it serves"
         )
 
     def _raise_for(self, exc: Exception) -> NoReturn:
@@ -164,8 +175,8 @@ class OpenAIProvider(StreamingProvider):
             why = "connection refused" if isinstance(reason, ConnectionRefusedError) else reason
             raise LLMError(
                 f"cannot reach the OpenAI-compatible server at {self.host} ({why}): start "
-                "it (LM Studio's server, `llama-server`, `vllm serve`), point generator.host "
-                "or OPENAI_BASE_URL at it (e.g. http://127.0.0.1:1234/v1), "
+                "it (LM Studio's server, `llama-server`, `vllm serve`), point "
+                f"{self.where_to_point()} at where it runs (e.g. http://127.0.0.1:1234/v1), "
                 "or set generator.provider (ollama, openai, none)"
             ) from None
         if isinstance(exc, TimeoutError):

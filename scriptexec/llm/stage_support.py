@@ -1,31 +1,28 @@
-"""What the analyze, plan and generate stages need from the LLM layer.
+"""What the generate stage and the engine need from the LLM layer.
 
 Above all, the settings that change an LLM's answer and so belong in a stage key: the
 provider, the model *and its digest* (a new build of the same tag is a new model),
 temperature, seed, and the digest of every prompt template used. Not the host: the same
-model behind another URL gives the same answer.
+model behind another URL gives the same answer. Each is the *effective* value: the spec's
+generator block with the environment's overrides applied (base.effective_generator), so
+setting SCRIPTEXEC_LLM_MODEL makes the LLM stages stale exactly as editing the spec would.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+from collections.abc import Callable
 from typing import Any
 
 from scriptexec.errors import LLMError, ScriptexecError
-from scriptexec.resources import schema_path
+from scriptexec.llm.base import FROM_ENVIRONMENT, effective_generator
 from scriptexec.spec.model import Spec
 from scriptexec.stages.base import StageContext
 
-PROMPTS = {
-    "analyze": ("system", "analyze"),
-    "plan": ("system", "plan"),
-    "generate": ("system", "step", "repair"),
-}
+PROMPTS = {"generate": ("system", "step", "repair")}
 
 
 def _generator(spec: Spec) -> dict[str, Any]:
-    return dict(spec.canonical["generator"])
+    return effective_generator(spec.canonical["generator"])
 
 
 def current_model_digest(generator: dict[str, Any], project: Any) -> str:
@@ -65,7 +62,8 @@ def llm_inputs(spec: Spec, project: Any, stage: str) -> dict[str, Any]:
         "setting:provider": gen["provider"],
         "setting:model": gen["model"],
         "setting:model_digest": model_digest(spec, project),
-        "setting:temperature": gen["temperature"],
+        # A float either way: LLM_TEMPERATURE=0 over a spec's `temperature: 0` changes nothing.
+        "setting:temperature": float(gen["temperature"]),
         "setting:seed": gen["seed"],
     }
     for name in PROMPTS[stage]:
@@ -74,79 +72,52 @@ def llm_inputs(spec: Spec, project: Any, stage: str) -> dict[str, Any]:
 
 
 def recorded_llm(spec: Spec, project: Any) -> dict[str, Any] | None:
-    """What the fast path re-checks for an LLM spec: the generator and its model digest."""
+    """What the fast path re-checks for an LLM spec (see llm_unchanged): the spec's
+    generator, the effective one (with the overrides of that build), the model digest."""
     try:
-        return {"generator": _generator(spec), "digest": model_digest(spec, project)}
+        return {
+            "generator": dict(spec.canonical["generator"]),
+            "effective": _generator(spec),
+            "digest": model_digest(spec, project),
+        }
     except ScriptexecError:
         return None
 
 
-@functools.cache
-def _schema(name: str) -> dict[str, Any]:
-    with open(schema_path(name), encoding="utf-8") as fh:
-        schema: dict[str, Any] = json.load(fh)
-    return schema
+def llm_unchanged(recorded: dict[str, Any], project: Any, warn: Callable[[str], None]) -> bool:
+    """Whether a no-op build may skip an LLM spec: no override set, changed or unset since
+    the last build, and the server still has the same model (asked; when it cannot answer,
+    the lock's digest is trusted, with a warning)."""
+    try:
+        now = effective_generator(recorded["generator"])
+    except LLMError:
+        return False  # a bad override: the full build says what is wrong with it
+    # State written before overrides existed has no "effective": its generator was it.
+    before = recorded.get("effective", {**recorded["generator"], FROM_ENVIRONMENT: {}})
+    if now != before:
+        return False
+    try:
+        return current_model_digest(now, project) == recorded["digest"]
+    except ScriptexecError as exc:
+        warn(f"cannot check the model's digest ({exc}); using the locked one")
+        return True
 
 
 def llm_meta(spec: Spec, project: Any) -> dict[str, Any]:
+    """What the lock records of the LLM a stage used; `from_environment` names the
+    variables that overrode the spec, so a lock that disagrees with its spec says why."""
     gen = _generator(spec)
-    return {
-        "llm": {
-            "provider": gen["provider"],
-            "model": gen["model"],
-            "model_digest": model_digest(spec, project),
-        }
+    meta: dict[str, Any] = {
+        "provider": gen["provider"],
+        "model": gen["model"],
+        "model_digest": model_digest(spec, project),
     }
+    if gen[FROM_ENVIRONMENT]:
+        meta[FROM_ENVIRONMENT] = gen[FROM_ENVIRONMENT]
+    return {"llm": meta}
 
 
 def provider_for(ctx: StageContext) -> Any:
     from scriptexec.llm.base import make_provider
 
     return make_provider(_generator(ctx.spec), ctx.project)
-
-
-def progress_callback(ctx: StageContext, what: str) -> Any:
-    return lambda n: ctx.progress(f"{ctx.spec.name}: {what}: {n} tokens received")
-
-
-def _ask_structured(
-    ctx: StageContext, prompt: str, schema_name: str, **context: Any
-) -> dict[str, Any]:
-    """Render `prompt`, ask for JSON valid against `schema_name`, re-asking on bad replies."""
-    from scriptexec.llm.prompts import prompt_messages
-    from scriptexec.llm.structured import ask_json
-
-    c = ctx.spec.canonical
-    schema = _schema(schema_name)
-    messages, _ = prompt_messages(
-        ctx.project,
-        prompt,
-        title=c["title"],
-        description=c["description"],
-        schema=schema,
-        task=c["title"],
-        **context,
-    )
-    answer: dict[str, Any] = ask_json(
-        provider_for(ctx),
-        messages,
-        schema,
-        attempts=c["generator"]["max_attempts"],
-        cancel=ctx.cancel,
-        on_progress=progress_callback(ctx, prompt),
-    )
-    return answer
-
-
-def ask_analysis(
-    ctx: StageContext, declared: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    answer = _ask_structured(ctx, "analyze", "analysis", declared=declared)
-    return answer, llm_meta(ctx.spec, ctx.project)
-
-
-def ask_plan(
-    ctx: StageContext, analysis: dict[str, Any], declared: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    answer = _ask_structured(ctx, "plan", "plan", analysis=analysis, declared=declared)
-    return answer, llm_meta(ctx.spec, ctx.project)

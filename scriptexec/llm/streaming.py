@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from scriptexec.errors import LLMError
-from scriptexec.llm.base import Cancelled, GeneratorSettings, Message, cached_digest
+from scriptexec.llm.base import (
+    ENV_OVERRIDES,
+    Cancelled,
+    GeneratorSettings,
+    Message,
+    cached_digest,
+)
 from scriptexec.llm.lock import model_lock
 
 if TYPE_CHECKING:
@@ -37,13 +43,37 @@ class Transient(Exception):
 class StreamingProvider(ABC):
     kind: str  # "ollama", "openai": used in messages and digest cache keys
 
-    def __init__(self, settings: GeneratorSettings, project: Project, host: str) -> None:
+    # The client's own variable for the server's URL (OLLAMA_HOST, OPENAI_BASE_URL).
+    client_host_env: str
+
+    def __init__(
+        self,
+        settings: GeneratorSettings,
+        project: Project,
+        host: str,
+        sources: Mapping[str, str],
+    ) -> None:
         self.settings = settings
         self.host = host  # as shown to users and used in lock and cache keys
+        self._sources = dict(sources)  # setting -> where its value came from, for messages
         self._state_dir = project.state_dir
 
     def describe(self) -> str:
         return f"{self.kind} model {self.settings.model!r} at {self.host}"
+
+    def origin(self, setting: str) -> str:
+        """Where a setting's value came from: "generator.model", "SCRIPTEXEC_LLM_MODEL"..."""
+        return self._sources.get(setting) or f"generator.{setting}"
+
+    def where_to_point(self) -> str:
+        """What to change to reach the server elsewhere, named after where its URL came
+        from: an override beats generator.host, so editing the spec would not help."""
+        source = self.origin("host")
+        if source in ENV_OVERRIDES["host"]:
+            return f"{source} (it overrides generator.host)"
+        if source == "the llm_host option":
+            return source
+        return f"generator.host or {self.client_host_env}"
 
     def model_digest(self) -> str:
         key = (self.kind, self.host, self.settings.model)

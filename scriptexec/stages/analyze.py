@@ -1,8 +1,9 @@
 """analyze: what kind of task a spec is (the seed's task analyzer).
 
-Declared fields decide: a web interface declared is a web task, parameters declared are
-simulations. An LLM is asked only when the spec's logic is prose, and even then every
-field the spec declares overrides the model's answer.
+Derived from what the spec declares, with no LLM: a web interface declared is a web task,
+parameters declared are simulations. No later stage reads the analysis (it is a report,
+published under _scriptexec/), so asking a model for it would cost a call, and minutes on
+a small machine, for nothing the program uses; prose specs get the same derivation.
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ def _structure(spec: Spec) -> dict[str, Any]:
         "spec.parameters": sorted(c["parameters"]),
         "spec.compute": sorted(c["compute"]),
         "spec.summary": sorted(c["summary"]),
-        # A step's name and outputs shape the task; its wording is for generate alone,
-        # so rewording a step does not re-ask the LLM for the analysis.
+        # A step's name and outputs shape the task; its wording is for generate alone.
         "spec.steps": [{"name": s["name"], "produces": s["produces"]} for s in c["steps"]],
         "spec.interface.web": c["interface"]["web"] is not None,
     }
@@ -68,27 +68,11 @@ class AnalyzeStage:
     publish_dir = "_scriptexec"
 
     def inputs(self, spec: Spec, project: Any) -> dict[str, Any]:
-        values = _structure(spec)
-        if self.needs_llm(spec):
-            from scriptexec.llm.stage_support import llm_inputs
-
-            values.update(llm_inputs(spec, project, "analyze"))
-        return values
+        return _structure(spec)
 
     def needs_llm(self, spec: Spec) -> bool:
-        # Only a spec with no declared logic at all leaves the analysis to prose.
-        c = spec.canonical
-        return not (c["compute"] or c["summary"]) and bool(c["steps"])
+        return False
 
     def run(self, ctx: StageContext) -> StageResult:
-        analysis = declared_analysis(ctx.spec)
-        meta: dict[str, Any] = {}
-        if self.needs_llm(ctx.spec):
-            from scriptexec.llm.stage_support import ask_analysis
-
-            answer, meta = ask_analysis(ctx, analysis)
-            # Declared fields always win; the model contributes what only prose says.
-            declared = ("task_type", "needs_web", "needs_simulation", "data_sources")
-            analysis = {**answer, **{k: analysis[k] for k in declared}}
-        body = json.dumps(analysis, indent=2, sort_keys=True) + "\n"
-        return StageResult({"analysis.json": body.encode()}, meta)
+        body = json.dumps(declared_analysis(ctx.spec), indent=2, sort_keys=True) + "\n"
+        return StageResult({"analysis.json": body.encode()})

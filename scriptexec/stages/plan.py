@@ -1,6 +1,7 @@
 """plan: the ordered steps of the program, its web routes and simulation parameters
-(the seed's execution planner). Derived from the spec; an LLM only words the steps of a
-prose-only spec, and the declared routes and parameters always win."""
+(the seed's execution planner). Derived from the spec, with no LLM: no later stage reads
+the plan (it is a report, published under _scriptexec/), so a model's wording of it would
+cost a call for nothing the program uses."""
 
 from __future__ import annotations
 
@@ -48,7 +49,10 @@ def declared_plan(spec: Spec, analysis: dict[str, Any]) -> dict[str, Any]:
     for field, formula in spec.canonical["compute"].items():
         add("compute", [rows], [field], f"{field} = {formula}")
     for step in c["steps"]:
-        add("llm_step", [rows], list(step["produces"]), step["do"])
+        # Not the step's words: they are generate's input, and rewording a step must not
+        # make the plan stale.
+        words = f"prose step {step['name']}, coded by the LLM"
+        add("llm_step", [rows], list(step["produces"]), words)
     if c["summary"]:
         add("aggregate", [rows], list(c["summary"]), "summary over all rows")
     if c["groups"]:
@@ -77,7 +81,7 @@ def declared_plan(spec: Spec, analysis: dict[str, Any]) -> dict[str, Any]:
 
 class PlanStage:
     name = "plan"
-    version = 1
+    version = 2  # a prose step's entry no longer quotes its words
     reads = {"analyze": ("analysis.json",)}
     publish_dir = "_scriptexec"
 
@@ -101,29 +105,13 @@ class PlanStage:
             "spec.outputs": c["outputs"],
             "spec.parameters": c["parameters"],
         }
-        if self.needs_llm(spec):
-            from scriptexec.llm.stage_support import llm_inputs
-
-            values.update(llm_inputs(spec, project, "plan"))
         return values
 
     def needs_llm(self, spec: Spec) -> bool:
-        c = spec.canonical
-        return not (c["compute"] or c["summary"]) and bool(c["steps"])
+        return False
 
     def run(self, ctx: StageContext) -> StageResult:
         analysis = json.loads(ctx.upstream["analyze"].files["analysis.json"])
         plan = declared_plan(ctx.spec, analysis)
-        meta: dict[str, Any] = {}
-        if self.needs_llm(ctx.spec):
-            from scriptexec.llm.stage_support import ask_plan
-
-            answer, meta = ask_plan(ctx, analysis, plan)
-            # The model may word the steps; routes and parameters are the declared ones.
-            plan = {
-                **answer,
-                "web_routes": plan["web_routes"],
-                "simulation_parameters": plan["simulation_parameters"],
-            }
         body = json.dumps(plan, indent=2, sort_keys=True) + "\n"
-        return StageResult({"plan.json": body.encode()}, meta)
+        return StageResult({"plan.json": body.encode()})

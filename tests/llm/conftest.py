@@ -21,13 +21,30 @@ from pathlib import Path
 
 import pytest
 
-from scriptexec.llm.base import BACKOFF_ENV, Provider, clear_caches, make_provider
+from scriptexec.llm.base import (
+    BACKOFF_ENV,
+    CLIENT_HOST_ENV,
+    ENV_OVERRIDES,
+    Provider,
+    clear_caches,
+    make_provider,
+)
 from scriptexec.project import Project
 
 from .fake_ollama import FakeOllama
 from .fake_openai import FakeOpenAI
 
 TINY_BACKOFF = "0.001"  # seconds: retries in tests wait next to nothing
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY")
+
+
+@pytest.fixture(autouse=True)
+def no_llm_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's shell (LLM_MODEL_NAME, OPENAI_BASE_URL, a proxy...) must not reach
+    the tests; a test sets what it means to try."""
+    variables = [v for names in ENV_OVERRIDES.values() for v in names]
+    for variable in (*variables, *CLIENT_HOST_ENV.values(), *PROXY_VARIABLES):
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ own template wins, and any change to a prompt's text changes its digest."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,29 +10,11 @@ import pytest
 
 from scriptexec.llm.prompts import PromptError, prompt_digest, prompt_messages, render_prompt
 from scriptexec.project import Project
-from scriptexec.resources import schema_path, templates_dir
+from scriptexec.resources import templates_dir
 
 SIGNATURE = "def watchlist(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:"
-DECLARED = {
-    "inputs": {"properties": {"format": "csv", "location": "data/properties.csv"}},
-    "parameters": {"covenant": {"type": "number", "default": 1.25, "min": 0.5, "max": 3}},
-    "outputs": ["results.csv"],
-}
 CONTEXTS: dict[str, dict[str, Any]] = {
     "system": {"task": "step"},
-    "analyze": {
-        "title": "Debt service coverage ratio",
-        "description": "Calculate the DSCR per property and show a dashboard.",
-        "declared": DECLARED,
-        "schema": json.loads(schema_path("analysis").read_text()),
-    },
-    "plan": {
-        "title": "Debt service coverage ratio",
-        "description": "Calculate the DSCR per property and show a dashboard.",
-        "analysis": {"task_type": "calculation", "needs_web": True},
-        "declared": DECLARED,
-        "schema": json.loads(schema_path("plan").read_text()),
-    },
     "step": {
         "title": "Debt service coverage ratio",
         "name": "watchlist",
@@ -57,6 +38,15 @@ CONTEXTS: dict[str, dict[str, Any]] = {
         "produces": {"watchlist": "boolean"},
         "code": "def watchlist(row, params):\n    return {}\n",
         "errors": ["check 'at the covenant': watchlist is missing", "ruff: F401 unused import"],
+        "earlier": [
+            {
+                "number": 1,
+                "code": "def watchlist(row, params):\n    return None\n",
+                "errors": ["check 'at the covenant': the result is not a dict"],
+            }
+        ],
+        "attempt": 3,
+        "max_attempts": 3,
     },
 }
 
@@ -94,11 +84,22 @@ def test_the_step_prompt_carries_the_spec(project: Project) -> None:
 
 def test_the_repair_prompt_carries_code_and_errors(project: Project) -> None:
     text, _ = render_prompt(project, "repair", **CONTEXTS["repair"])
+    assert "attempt 3 of 3" in text
     assert "```python\ndef watchlist(row, params):\n    return {}\n```" in text
     assert "- ruff: F401 unused import" in text
+    # ...and every earlier attempt with its own errors
+    assert "Attempt 1 was wrong:\n```python\ndef watchlist(row, params):\n    return None" in text
+    assert "- check 'at the covenant': the result is not a dict" in text
 
 
-@pytest.mark.parametrize("name", ["step", "repair", "analyze", "plan"])
+def test_each_repair_prompt_differs_from_the_one_before(project: Project) -> None:
+    """A server's prompt cache answers a prompt it has seen with the reply it gave."""
+    second, _ = render_prompt(project, "repair", **dict(CONTEXTS["repair"], earlier=[], attempt=2))
+    third, _ = render_prompt(project, "repair", **CONTEXTS["repair"])
+    assert "was wrong" not in second and second != third
+
+
+@pytest.mark.parametrize("name", ["step", "repair"])
 def test_a_missing_variable_is_an_error_naming_the_template(project: Project, name: str) -> None:
     context = dict(CONTEXTS[name])
     context.pop(sorted(context)[0])
@@ -142,14 +143,15 @@ def test_prompt_messages_pair_system_and_task(project: Project) -> None:
 
 
 def test_the_json_flavour_of_the_system_prompt(project: Project) -> None:
-    messages, _ = prompt_messages(project, "analyze", **CONTEXTS["analyze"])
-    assert "JSON" in messages[0]["content"] and "```python" not in messages[0]["content"]
+    """For prompts that ask for structured output (scriptexec.llm.structured)."""
+    text, _ = render_prompt(project, "system", task="draft")
+    assert "JSON" in text and "```python" not in text
 
 
 def test_a_broken_override_names_file_and_line(project: Project) -> None:
-    override(project, "plan.j2", "fine\n{% if %}\n")
-    with pytest.raises(PromptError, match=r"templates/prompts/plan.j2:2"):
-        render_prompt(project, "plan", **CONTEXTS["plan"])
+    override(project, "step.j2", "fine\n{% if %}\n")
+    with pytest.raises(PromptError, match=r"templates/prompts/step.j2:2"):
+        render_prompt(project, "step", **CONTEXTS["step"])
 
 
 def test_an_unknown_prompt(project: Project) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from scriptexec.llm.base import make_provider
 from scriptexec.llm.code import check_function, extract_code
-from scriptexec.llm.prompts import prompt_messages
+from scriptexec.llm.prompts import prompt_messages, render_prompt
 from scriptexec.llm.structured import ask_json
 from scriptexec.project import Project
 from scriptexec.resources import schema_path
@@ -42,17 +42,13 @@ def project(tmp_path: Path) -> Project:
 
 
 def test_a_real_model_fills_the_analysis_schema(project: Project) -> None:
+    """Structured output (for prompts that ask for JSON, as `draft` will)."""
     provider = make_provider({"model": MODEL, "host": HOST, "timeout": 600}, project)
     assert provider.model_digest()
     schema = json.loads(schema_path("analysis").read_text())
-    messages, _ = prompt_messages(
-        project,
-        "analyze",
-        title="Debt service coverage ratio",
-        description=DESCRIPTION,
-        declared={"inputs": {"properties": {"format": "csv", "location": "data/p.csv"}}},
-        schema=schema,
-    )
+    system, _ = render_prompt(project, "system", task="analyze")
+    question = f"Analyse this task for a program generator: {DESCRIPTION}\nAnswer with JSON."
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": question}]
     analysis = ask_json(provider, messages, schema, attempts=3)
     assert analysis["needs_web"] is True
 
@@ -82,8 +78,8 @@ def test_a_real_model_writes_a_step_function(project: Project) -> None:
 
 
 def test_a_real_model_builds_the_prose_spec(tmp_path: Path, cli) -> None:
-    """The whole pipeline on tenant_risk.yaml: analysis, plan, two step functions, repaired
-    until they pass the spec's checks, validated, packaged."""
+    """The whole pipeline on tenant_risk.yaml: two step functions, repaired until they
+    pass the spec's checks, validated, packaged."""
     import shutil
 
     repo = Path(__file__).resolve().parents[2]
