@@ -42,10 +42,7 @@ KILL_GRACE = 5.0  # seconds past the program's own TIME_LIMIT before it is kille
 # faulthandler's report of a TIME_LIMIT, then the frames, innermost first.
 _WATCHDOG = re.compile(r"^Timeout \([0-9:.]+\)!$", re.MULTILINE)
 _FRAME = re.compile(r'^\s+File "[^"]*", line \d+ in (\w+)$', re.MULTILINE)
-# The generated program's functions for each formula, and the spec keys they come from;
-# its own compute_row, compute_summary and compute_groups are not formulas.
-_FORMULA_FUNCTIONS = {"compute_": "compute.", "summary_": "summary.", "group_": "groups.summary."}
-_PROGRAM_FUNCTIONS = {"compute_row", "compute_summary", "compute_groups"}
+_WHILE = re.compile(r"while (.+)")
 DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 1e-9}
 _SQLITE_TYPES = {"number": "REAL", "integer": "INTEGER", "boolean": "INTEGER", "string": "TEXT"}
 
@@ -288,15 +285,14 @@ def _run_check(
 
 
 def _where(dump: str) -> str | None:
-    """What the program was doing when its TIME_LIMIT ran out, from the watchdog's stack:
-    the innermost formula (or prose step), else the innermost function of the program."""
+    """What the program was doing when its TIME_LIMIT ran out: the runtime's own `while
+    ...` line (the phase: the rows, the summary, a prose step), else, when faulthandler
+    ended it, the innermost prose step in its stack, else its innermost function."""
+    said = _WHILE.match(dump.lstrip("\n"))
+    if said:
+        return said.group(1)
     functions = _FRAME.findall(dump)
     for function in functions:
-        if function in _PROGRAM_FUNCTIONS:
-            continue
-        for prefix, key in _FORMULA_FUNCTIONS.items():
-            if function.startswith(prefix):
-                return f"computing {key}{function[len(prefix) :]}"
         if function.startswith("step_"):
             return f"in the prose step {function[len('step_') :]}"
     return f"in {functions[0]}()" if functions else None

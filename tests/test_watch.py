@@ -130,9 +130,10 @@ def test_superseded_build_publishes_nothing(watching: WatchProcess, dscr_built: 
     stop.set()
     poller.join()
     final = app.read_bytes()
-    assert b"row['annual_debt_service'] * params['covenant']" in final
+    # (app.py holds the formula compiled to SQL)
+    assert b'"annual_debt_service" * $covenant::DOUBLE' in final
     if "superseded" in watching.text():
-        assert not any(b"row['annual_debt_service'] * 1" in content for content in seen)
+        assert not any(b'"annual_debt_service" * 1' in content for content in seen)
         # Overtaken is not failed: no "failed" verdict, and the next edit rebuilds as usual.
         assert "failed; last good outputs kept" not in watching.text()
     else:  # the first build won the race and finished: both versions were real builds

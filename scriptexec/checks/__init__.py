@@ -82,14 +82,19 @@ def check_program(
     threshold: float = DEFAULT_THRESHOLD,
     lint: bool = True,
     tmp_dir: Path | None = None,
+    context: Mapping[str, bytes] | None = None,
 ) -> ValidationReport:
     """Check every .py file of a program (and scan its other files for credentials).
 
+    `context`: Python files the program carries that are checked where they are written
+    (the vendored runtime): read for program-wide facts (does the program log?), never
+    reported on.
     `lint=False` skips the ruff and bandit processes (for fast tests of the AST checks only).
     `tmp_dir` is where the linted copy goes (the validate stage's own work folder).
     Raises ExternalCommandError when a linter is missing or fails.
     """
     from scriptexec.checks import linters, practices, resources, secrets
+    from scriptexec.checks.names import Names
     from scriptexec.checks.score import category_scores, score
 
     issues: list[Issue] = []
@@ -104,7 +109,12 @@ def check_program(
         if module is not None:
             parsed[name] = module
             python_files[name] = data
-    issues += practices.check_program(parsed)
+    carried = {}
+    for name, data in (context or {}).items():
+        tree, _, _ = _parse(name, data) if name.endswith(".py") else (None, "", [])
+        if tree is not None:
+            carried[name] = (tree, Names(tree))
+    issues += practices.check_program({**carried, **parsed})
     tools: dict[str, str] = {}
     if lint and python_files:
         issues += linters.lint(python_files, tmp_dir=tmp_dir)

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from scriptexec.codegen import fixture_env
+from scriptexec.codegen.sql import compile_queries
 from scriptexec.codegen.thresholds import judgements
+from scriptexec.codegen.vendor import runtime_files
 from scriptexec.errors import BuildError
 from scriptexec.pyparse import parse
 
@@ -63,7 +65,8 @@ def render_program(model: dict[str, Any], project: Project) -> dict[str, bytes]:
         files["dashboard.html"] = env.get_template(DASHBOARD).render(ctx)
     if ctx["steps"]:
         files["steps.py"] = env.get_template(STEPS).render(ctx)
-    return {name: text.encode("utf-8") for name, text in files.items()}
+    encoded = {name: text.encode("utf-8") for name, text in files.items()}
+    return {**encoded, **runtime_files()}
 
 
 def _environment(project: Project) -> jinja2.Environment:
@@ -88,6 +91,7 @@ def _environment(project: Project) -> jinja2.Environment:
     env.filters["pyexpr"] = py_expression
     env.filters["docstring"] = _docstring
     env.filters["comment"] = _comment
+    env.filters["pysql"] = py_sql
     return env
 
 
@@ -151,7 +155,39 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         if groups
         else [],
     }
+    queries = compile_queries({**model, "columns": columns})  # step outputs included
+    program = {
+        "name": model["name"],
+        "title": model.get("title") or model["name"],
+        "description": model.get("description") or "",
+        "inputs": [
+            {**_stated(inp, _INPUT_KEYS, _input_defaults(inp)), "fields": _field_types(inp)}
+            for inp in inputs
+        ],
+        "parameters": [_stated(p, _PARAMETER_KEYS, {}) for p in parameters],
+        "columns": columns,
+        "summary": _types(summary),
+        "groups": {"by": groups["by"], "summary": _types(groups["summary"])} if groups else None,
+        "steps": [
+            {"name": s["name"], "function": s["function"], "produces": s["produces_types"]}
+            for s in steps
+        ],
+        "outputs": model.get("outputs") or ["results.csv", "summary.json"],
+        "on_error": model.get("on_error") or "report",
+        "web": web,
+        "judged": judged,
+    }
+    # What is empty or the runtime's default says nothing: app.py leaves it out.
+    program = {k: v for k, v in program.items() if v not in (None, [], {}, "")}
+    if program.get("on_error") == "report":
+        del program["on_error"]
     return {
+        "program": program,
+        "queries": [
+            {"key": key, "constant": f"{key.upper()}_SQL", "comment": comment, **queries[key]}
+            for key, comment in _QUERY_COMMENTS.items()
+            if queries.get(key)
+        ],
         "name": model["name"],
         "title": model.get("title") or model["name"],
         "description": model.get("description") or "",
@@ -173,6 +209,74 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         "has_http": "http" in formats,
         "has_sqlite": "sqlite" in formats,
     }
+
+
+_INPUT_KEYS = (
+    "name",
+    "format",
+    "location",
+    "env_var",
+    "fixture_env",
+    "auth_env",
+    "table",
+    "query",
+    "sql",
+    "records",
+    "encoding",
+    "primary",
+    "join_on",
+    "repeat",
+    "fields",
+)
+_PARAMETER_KEYS = ("name", "type", "default", "min", "max", "step", "unit", "label", "description")
+_QUERY_COMMENTS = {
+    "source": "The rows to compute: the inputs, joined and expanded (table source).",
+    "rows": 'Every row\'s formulas in dependency order; "error" is its first failure.',
+    "summary": "The summary, over the rows without an error.",
+    "groups": "The figures of each group, over its rows without an error.",
+}
+
+
+def _input_defaults(inp: dict[str, Any]) -> dict[str, Any]:
+    """What the runtime assumes when app.py leaves a key of `inp` out (runtime/program.py)."""
+    upper = inp["name"].upper()
+    return {
+        "encoding": "utf-8",
+        "primary": False,
+        "env_var": f"{upper}_LOCATION",
+        "fixture_env": f"{upper}_FIXTURE",
+    }
+
+
+def _stated(
+    item: dict[str, Any], keys: tuple[str, ...], defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """`item`'s `keys` that say something: app.py leaves out what is empty or the
+    runtime's default, so that it reads as the spec's decisions only."""
+    return {
+        k: item[k]
+        for k in keys
+        if item.get(k) not in (None, "") and not (k in defaults and item[k] == defaults[k])
+    }
+
+
+def _field_types(inp: dict[str, Any]) -> dict[str, str]:
+    """{field: type} as the spec writes it: `number?` for an optional one."""
+    return {f["name"]: f["type"] + ("" if f["required"] else "?") for f in inp["fields"]}
+
+
+def _types(items: list[dict[str, Any]]) -> dict[str, str]:
+    """{value: type} of summary values (their formulas are in the compiled SQL)."""
+    return {item["name"]: item["type"] for item in items}
+
+
+def py_sql(sql: str) -> str:
+    """SQL as a Python string literal: triple-quoted, one clause a line, when that can
+    hold it exactly; else a plain literal."""
+    body = sql.strip("\n")
+    if '"""' in body or "\\" in body or "\r" in body:
+        return py_literal(sql)
+    return '"""\n' + body + '\n"""'
 
 
 def _column_types(
@@ -238,12 +342,20 @@ def py_literal(value: Any, indent: int = 0, used: int | None = None, tail: int =
     inner = " " * (indent + INDENT)
     close = " " * indent
     if isinstance(value, dict) and value:
+        if all(_scalar(v) for v in value.values()):  # a record: its items fill lines
+            return "{\n" + "\n".join(_filled(value, indent)) + "\n" + close + "}"
         lines = []
         for key, item in value.items():
             head = f"{inner}{_flat(key)}: "
             lines.append(head + py_literal(item, indent + INDENT, len(head), 1) + ",")
         return "{\n" + "\n".join(lines) + "\n" + close + "}"
+    if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], dict):
+        # one record in a list: [{ ... }], without a level of indentation for the list
+        inside = py_literal(value[0], indent, start + 1, tail + 1)
+        return "[" + inside + "]"
     if isinstance(value, (list, tuple)) and value:
+        if all(_scalar(v) for v in value):  # a list of names: they fill lines
+            return "[\n" + "\n".join(_filled(value, indent)) + "\n" + close + "]"
         items = [inner + py_literal(v, indent + INDENT, None, 1) + "," for v in value]
         return "[\n" + "\n".join(items) + "\n" + close + "]"
     if isinstance(value, str) and " " in value:
@@ -251,6 +363,38 @@ def py_literal(value: Any, indent: int = 0, used: int | None = None, tail: int =
         body = "\n".join(inner + _flat(c) for c in chunks)
         return "(\n" + body + "\n" + close + ")"
     return flat
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list, tuple))
+
+
+def _filled(value: dict[str, Any] | list[Any] | tuple[Any, ...], indent: int) -> list[str]:
+    """The items of a dict or list of plain values, as many to a line as fit in WIDTH
+    (an item too long for a line of its own is wrapped on lines of its own)."""
+    inner = " " * (indent + INDENT)
+    if isinstance(value, dict):
+        pieces = [(f"{_flat(k)}: ", v) for k, v in value.items()]
+    else:
+        pieces = [("", v) for v in value]
+    lines: list[str] = []
+    line = ""
+    for head, item in pieces:
+        piece = head + _flat(item) + ","
+        if len(inner) + len(piece) > WIDTH:  # alone on its lines
+            if line:
+                lines.append(inner + line)
+                line = ""
+            start = len(inner) + len(head)
+            lines.append(inner + head + py_literal(item, indent + INDENT, start, 1) + ",")
+        elif line and len(inner) + len(line) + 1 + len(piece) > WIDTH:
+            lines.append(inner + line)
+            line = piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    if line:
+        lines.append(inner + line)
+    return lines
 
 
 def _flat(value: Any) -> str:

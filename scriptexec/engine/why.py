@@ -13,6 +13,10 @@ from scriptexec.engine.keys import short_hash
 from scriptexec.engine.lockfile import StageEntry
 from scriptexec.spec.model import Spec
 
+# Stage-key settings the environment can override (scriptexec.llm.base.ENV_OVERRIDES; the
+# host is not in any key).
+LLM_OVERRIDABLE = ("provider", "model", "temperature")
+
 
 def flatten_inputs(inputs: dict[str, Any]) -> dict[str, str]:
     """Input name -> short digest; mappings under spec.* are split one level further, so
@@ -39,6 +43,8 @@ def describe_input(name: str, spec: Spec, project: Any) -> tuple[str, str]:
         return project.relative(project.template(rest)), ""
     if kind == "file":
         return rest, ""
+    if kind == "code":  # the runtime a program vendors, or the SQL compiler
+        return f"{rest} (scriptexec's own code)", ""
     if name == "setting:base_image":
         # An override for one run: say which one is in effect now, so a variable left set
         # in the shell is not a surprise.
@@ -48,6 +54,12 @@ def describe_input(name: str, spec: Spec, project: Any) -> tuple[str, str]:
         return f"base image override ({source})", ""
     if kind == "config":
         return f"{rest} in scriptexec.toml", ""
+    if kind == "setting" and rest in LLM_OVERRIDABLE:
+        # The environment may override the spec's generator block: say which one is in
+        # effect now, so a variable left set (or just unset) explains the change.
+        from scriptexec.llm.base import setting_source
+
+        return f"setting {rest}", f" (now {setting_source(rest)})"
     if kind == "setting":
         return f"setting {rest}", ""
     return name, ""

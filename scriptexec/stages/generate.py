@@ -15,13 +15,14 @@ from scriptexec.stages.base import StageContext, StageResult
 
 class GenerateStage:
     name = "generate"
-    version = 1
+    version = 2  # programs run on DuckDB over the vendored runtime
     reads: dict[str, tuple[str, ...]] = {}
     publish_dir = ""
     frozen_aware = True  # steps' code comes from a per-step cache; author.py enforces --frozen
 
     def inputs(self, spec: Spec, project: Any) -> dict[str, Any]:
         from scriptexec.codegen.render import template_names
+        from scriptexec.codegen.vendor import code_digests
 
         c = spec.canonical
         values: dict[str, Any] = {
@@ -45,6 +46,7 @@ class GenerateStage:
         values["spec.runtime.network"] = c["runtime"]["network"]
         for name in template_names():
             values[f"template:{name}"] = project.template_digest(name)
+        values.update(code_digests(project))  # the vendored runtime and the SQL compiler
         if self.needs_llm(spec):
             from scriptexec.llm.stage_support import llm_inputs
 

@@ -63,9 +63,13 @@ class ValidateStage:
         return False
 
     def run(self, ctx: StageContext) -> StageResult:
-        files = dict(ctx.upstream["generate"].files)
+        from scriptexec.codegen.vendor import split_vendored
+
+        files, runtime = split_vendored(ctx.upstream["generate"].files)
         ctx.progress(f"validate: checking {sum(n.endswith('.py') for n in files)} Python files")
-        report = check_program(files, threshold=threshold(ctx.spec), tmp_dir=ctx.workdir)
+        report = check_program(
+            files, threshold=threshold(ctx.spec), tmp_dir=ctx.workdir, context=runtime
+        )
         if not report.passed:
             raise ValidationFailed(report)
         meta = {"score": report.score, "issues": report.counts()}

@@ -30,6 +30,7 @@ def program_files(program_model: dict[str, Any], root: Path) -> dict[str, bytes]
 def write_program(files: dict[str, bytes], directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_bytes(content)
     return directory
 

@@ -24,6 +24,7 @@ def test_shipped_spec_passes_its_checks(name: str, tmp_path: Path) -> None:
     program = tmp_path / "program"
     program.mkdir()
     for file, content in render_program(program_model(spec), Project(tmp_path)).items():
+        (program / file).parent.mkdir(parents=True, exist_ok=True)
         (program / file).write_bytes(content)
     report = run_checks(
         program,

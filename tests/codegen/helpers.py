@@ -41,6 +41,7 @@ def render(
     directory.mkdir(parents=True, exist_ok=True)
     files = render_program(program_model, Project(directory))
     for name, content in files.items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
         (directory / name).write_bytes(content)
     for name, content in (data or {}).items():
         path = directory / name

@@ -173,15 +173,16 @@ def test_bad_parameters_exit_2(dscr: Path, param: str, message: str) -> None:
 
 
 def test_unexpected_failure_points_at_the_log(tmp_path: Path) -> None:
-    broken = model("dscr")
-    broken["compute"][0]["python"] = "row['no_such_field']"  # a compiler bug, not a data error
-    program = render(broken, tmp_path / "p", {"data/properties.csv": DSCR_CSV})
+    program = render(model("dscr"), tmp_path / "p", {"data/properties.csv": DSCR_CSV})
+    # A compiler bug, not a data error: a query naming a table that does not exist.
+    app = program / "app.py"
+    app.write_text(app.read_text().replace("FROM source", "FROM no_such_table"))
     result = run(program, "run")
     assert result.code == 1, result
     assert "error: unexpected failure (a bug in dscr); the traceback is in" in result.err
     assert "Traceback" not in result.err
     log = (program / "logs" / "dscr.log").read_text()
-    assert "KeyError: 'no_such_field'" in log
+    assert "no_such_table does not exist" in log
 
 
 # -- loan amortization: repeat -------------------------------------------------------------
@@ -384,7 +385,7 @@ def test_rent_roll_unmatched_join_is_reported(tmp_path: Path) -> None:
     assert result.code == 0, result
     u5 = rows_by(result.json, "unit_id")["U5"]
     assert u5["market_rent_psf"] is None
-    assert u5["error"] == "missing value in market_rent"
+    assert u5["error"] == "missing value in market_rent (market_rent_psf is empty)"
     assert "1 row(s) have no match in input market (on unit_type)" in result.err
     assert result.json["summary"]["occupancy"] == 0.75  # U5 is left out
 
@@ -393,9 +394,9 @@ def test_on_error_fail_names_the_row_and_field(tmp_path: Path) -> None:
     units = UNITS_CSV + "U5,Oak,Loft,700,true,1700\n"
     result = run(rent_roll(tmp_path, units, on_error="fail"), "run", "--json")
     assert result.code == 1, result
-    assert "error: row 5 (unit_id=U5): missing value in market_rent" in result.err
+    assert "error: row 5 (unit_id=U5): missing value in market_rent (market_rent_psf is empty)" in result.err
     assert result.json == {
-        "error": "row 5 (unit_id=U5): missing value in market_rent",
+        "error": "row 5 (unit_id=U5): missing value in market_rent (market_rent_psf is empty)",
         "exit_code": 1,
     }
 

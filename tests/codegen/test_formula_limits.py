@@ -1,5 +1,7 @@
-"""What a formula may cost at run time: a power or a round() that depends on the data is
-refused, as a row error naming the formula, before it computes for hours."""
+"""What a formula may cost at run time: a power or a round() that depends on the data and
+whose result no number can hold is a row error naming the formula, in no time. (In SQL a
+power is a DOUBLE operation, so it cannot compute for hours as Python's exact integers
+did; these keep that so.)"""
 
 from __future__ import annotations
 
@@ -39,8 +41,6 @@ A3,5,2,-10000000000
 A4,-8,1,0
 """
 
-TOO_LARGE = "the largest number is about 1.8e+308"
-
 
 def build(tmp_path: Path) -> Path:
     spec_path = tmp_path / "growth.yaml"
@@ -51,8 +51,6 @@ def build(tmp_path: Path) -> Path:
 
 def test_huge_powers_and_roundings_are_row_errors(tmp_path: Path) -> None:
     program = build(tmp_path)
-    source = (program / "app.py").read_text(encoding="utf-8")
-    assert "return _pow(row['base'], row['years'])" in source
     started = time.monotonic()
     result = run(program, "run", "--json")
     assert result.code == 0, result
@@ -62,20 +60,16 @@ def test_huge_powers_and_roundings_are_row_errors(tmp_path: Path) -> None:
     assert rows["A1"]["grown"] == 1024.0 and rows["A1"]["tidy"] == 2.0
     assert rows["A1"]["root"] == 2**0.5 and rows["A1"]["scaled"] == 4.0
     assert rows["A1"]["error"] is None
-    assert rows["A2"]["error"] == (
-        "number too large in grown: 7 ** 100000000 would have about 84,509,805 digits; " + TOO_LARGE
-    )
-    assert rows["A2"]["grown"] is None and rows["A2"]["tidy"] is None
-    # A3: 5 ** 2 = 25, then round() is refused.
+    # A2: 7 ** 100,000,000 has 84,509,805 digits; the largest number is about 1.8e308.
+    assert rows["A2"]["error"] == "number too large in grown"
+    assert rows["A2"]["grown"] is None
+    # A3: 5 ** 2 = 25, then round() to -10,000,000,000 digits is refused.
     assert rows["A3"]["grown"] == 25.0
-    assert rows["A3"]["error"] == (
-        "number too large in tidy: round() to -10000000000 digits: at most 1000 either way"
-    )
+    assert rows["A3"]["error"] == "number too large in tidy"
     # A4: (-8) ** 1 = -8; (-8) ** 0.5 is not a real number (Python returns a complex).
     assert rows["A4"]["grown"] == -8.0 and rows["A4"]["tidy"] == -8.0
     assert rows["A4"]["error"] == (
-        "invalid value in root: (-8) ** 0.5: a negative number to a fractional power"
-        " is not a real number"
+        "invalid value in root: a negative number to a fractional power is not a real number"
     )
 
 
@@ -90,14 +84,9 @@ def test_a_simulated_exponent_is_refused_not_computed(tmp_path: Path) -> None:
         status, body = server.json("POST", "/api/simulate", {"exponent": 99_999_999})
         assert time.monotonic() - started < 20
         assert status == 200, body
-        # 99,999,999 * log10(9) = 95,424,249.9... digits
+        # 9 ** 99,999,999 has 99,999,999 * log10(9) = 95,424,249.9... digits
         assert body["errors"] == [
-            {
-                "row": "row 1 (account_id=A1)",
-                "error": "number too large in scaled: 9 ** 99999999 would have about"
-                " 95,424,250 digits; " + TOO_LARGE,
-                "skipped": False,
-            }
+            {"row": "row 1 (account_id=A1)", "error": "number too large in scaled", "skipped": False}
         ]
     finally:
         server.stop()

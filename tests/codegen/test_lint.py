@@ -12,6 +12,7 @@ import pytest
 from scriptexec.checks import check_program
 from scriptexec.checks.linters import run_bandit, run_ruff
 from scriptexec.codegen.model import program_model, step_function_name
+from scriptexec.codegen.vendor import runtime_files
 from scriptexec.process import clean_env, run_command
 from scriptexec.spec.model import load_spec
 
@@ -89,7 +90,7 @@ def test_bandit_finds_nothing(programs: dict[str, Path]) -> None:
 def test_the_validate_checks_find_nothing(programs: dict[str, Path]) -> None:
     for name, program in programs.items():
         files = {p.name: p.read_bytes() for p in program.iterdir() if p.is_file()}
-        report = check_program(files)
+        report = check_program(files, context=runtime_files())  # as the validate stage does
         assert report.issues == [], f"{name}: " + "\n".join(str(i) for i in report.issues)
 
 
@@ -127,6 +128,7 @@ def shipped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
         directory = root / path.stem
         directory.mkdir()
         for name, content in render_program(program_model(spec, steps), Project(root)).items():
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_bytes(content)
         programs[path.stem] = sorted(directory.glob("*.py"))
     assert len(programs) == len(SHIPPED) and "steps.py" in {

@@ -1,12 +1,15 @@
 """SIGTERM (what `docker stop` sends) ends a generated program cleanly, with a log line:
 `serve` finishes the request in flight and exits 0; `run` stops with exit code 143.
 
-Real processes and real signals. The data is large enough (tens of thousands of rows)
-that a simulation or a batch run is still computing when the signal arrives.
+Real processes and real signals. DuckDB computes tens of thousands of rows in
+milliseconds, so the program's rows query is made slow (about two seconds of work inside
+DuckDB) when the covenant is 1.3: the run or the simulation that asks for it is still
+computing when the signal arrives.
 """
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -29,7 +32,17 @@ HEADER = "property_id,name,gross_revenue,operating_expenses,annual_debt_service"
 def program(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = [HEADER, *(f"P{i},Name {i},200000,75000,100000" for i in range(ROWS))]
     root = tmp_path_factory.mktemp("signals")
-    return render(model("dscr"), root / "dscr", {"data/properties.csv": "\n".join(rows) + "\n"})
+    program = render(model("dscr"), root / "dscr", {"data/properties.csv": "\n".join(rows) + "\n"})
+    app = program / "app.py"
+    slowed, found = re.subn(r'ROWS_SQL = """(.*?)"""', _slow_rows, app.read_text(), flags=re.S)
+    assert found == 1
+    app.write_text(slowed)
+    return program
+
+
+def _slow_rows(match: re.Match[str]) -> str:
+    busy = "SELECT sum(sqrt(range)) FROM range(CASE WHEN $covenant = 1.3 THEN 400000000 ELSE 0 END)"
+    return f'ROWS_SQL = """SELECT * FROM ({match.group(1)}) WHERE coalesce(({busy}), 0) >= 0"""'
 
 
 def wait_for(path: Path, text: str, process: subprocess.Popen[bytes]) -> None:
@@ -50,7 +63,7 @@ def test_serve_finishes_the_request_in_flight_then_exits_0(program: Path) -> Non
 
     client = threading.Thread(target=simulate)
     client.start()
-    # A simulation over ROWS rows takes over a second; the signal comes while it computes.
+    # This simulation takes about two seconds; the signal comes while it computes.
     wait_for(server.log_path, "loaded", server.process)
     time.sleep(0.3)
     server.process.send_signal(signal.SIGTERM)
@@ -75,7 +88,7 @@ def test_run_stops_with_143_and_says_why(program: Path) -> None:
     err = program / "run.err"
     with err.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, str(program / "app.py"), "run"],
+            [sys.executable, str(program / "app.py"), "run", "--param", "covenant=1.3"],
             cwd=program,
             env=clean_env(
                 OUTPUT_DIR=str(program / "results"),
@@ -85,7 +98,7 @@ def test_run_stops_with_143_and_says_why(program: Path) -> None:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-        # "loaded" is logged after the handler is in place, before ROWS rows are computed.
+        # "loaded" is logged after the handler is in place, before the (slow) rows query.
         wait_for(err, "loaded", process)
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=20)
