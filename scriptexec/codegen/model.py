@@ -1,7 +1,7 @@
 """Spec -> program model: the plain data the program templates render.
 
-Formulas are compiled to Python expressions here; the templates never see the formula
-language. Prose steps arrive as code written by the LLM (see stages/generate.py).
+Formulas keep their checked text here; scriptexec/codegen/sql.py compiles them to SQL.
+Prose steps arrive as code written by the LLM (see stages/generate.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scriptexec.spec.encodings import DEFAULT as DEFAULT_ENCODING
-from scriptexec.spec.formulas import Symbol, to_python
+from scriptexec.spec.formulas import Symbol
 from scriptexec.spec.model import Spec
 
 
@@ -48,7 +48,6 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
             "name": n,
             "type": chk.type,
             "formula": chk.canonical,
-            "python": to_python(chk.tree, r.scope),
         }
         for n, chk in r.compute.items()
     ]
@@ -81,7 +80,6 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
                 "name": n,
                 "type": chk.type,
                 "formula": chk.canonical,
-                "python": to_python(chk.tree, scope, row_scope),
             }
             for n, chk in items.items()
         ]

@@ -175,7 +175,6 @@ LOWEST_DSCR = {  # a summary figure of the same kind as the dscr column
     "name": "lowest_dscr",
     "type": "number",
     "formula": "min(dscr)",
-    "python": "_agg_min(rows, lambda row: row['dscr'])",
 }
 
 LOANS_CSV = """loan_id,borrower,principal,annual_rate_pct,term_months

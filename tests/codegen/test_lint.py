@@ -43,8 +43,6 @@ def variants() -> dict[str, dict[str, Any]]:
             "name": "dscr",
             "type": "number",
             "formula": "(gross_revenue - operating_expenses) / annual_debt_service",
-            "python": "(row['gross_revenue'] - row['operating_expenses'])"
-            " / row['annual_debt_service']",
         }
     ]
     batch["columns"] = [*batch["columns"][:5], "dscr"]
@@ -53,7 +51,6 @@ def variants() -> dict[str, dict[str, Any]]:
     long_names["title"] = "A title that goes on and on " * 6
     long_names["description"] = "A description that goes on and on, " * 20
     long_names["compute"][0]["formula"] = " + ".join(["sqft * market_rent_psf"] * 10)
-    long_names["compute"][0]["python"] = " + ".join(["row['sqft'] * row['market_rent_psf']"] * 10)
     programs["long_text"] = long_names
     return programs
 
