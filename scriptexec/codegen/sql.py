@@ -92,8 +92,16 @@ from typing import Any
 
 from scriptexec.errors import BuildError
 from scriptexec.spec import formulas
+from scriptexec.spec.functions import REGISTRY, Function
 
-SQL_TYPES = {"number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "string": "VARCHAR"}
+SQL_TYPES = {
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "boolean": "BOOLEAN",
+    "string": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
 # A compiled query longer than this is refused: a formula is at most 2,000 characters
 # and the SQL grows linearly with it, so only a pathological spec comes near.
 MAX_QUERY_CHARS = 1_000_000
@@ -476,6 +484,9 @@ class _Formula:
         fname, args = node.func.id, node.args
         if self.aggregates is not None and fname in formulas.AGGREGATES and len(args) <= 1:
             return self.aggregate(node, fname)
+        function = REGISTRY.get(fname)
+        if function is not None and function.kind == "scalar":
+            return self.registry_call(node, function)
         if fname in ("min", "max"):
             return self.extreme(fname, [self.visit(a) for a in args])
         if fname == "round":
@@ -495,6 +506,23 @@ class _Formula:
         value = self.share(value)
         self.integral_checks(value)
         return replace(value, sql=f"{fname}({value.sql})", type="integer", pyint=True)
+
+    def registry_call(self, node: ast.Call, function: Function) -> Expr:
+        """A registry function (scriptexec/spec/functions): its SQL template over the
+        arguments. Such functions never fail a row: DuckDB computes them for every
+        value, and a missing argument gives a missing result unless the entry says."""
+        args = [self.visit(a) for a in node.args]
+        typ = function.result
+        if typ == "same":
+            types = {a.type for a in args}
+            typ = "number" if types <= set(formulas.NUMERIC) and len(types) > 1 else args[0].type
+        if typ == "number" and function.result == "same":
+            args = [as_double(a) for a in args]  # COALESCE(BIGINT, DOUBLE): one type
+        constants = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+        sql = function.sql([operand(a, ATOM) for a in args], constants)
+        nullable = any(a.nullable for a in args) if function.nullable is None else function.nullable
+        result = combine(args, sql, typ, SQL_TYPES[typ])
+        return replace(result, nullable=nullable, pyint=typ == "integer")
 
     def integral_checks(self, value: Expr) -> None:
         """What Python raises making an int of a float (ceil, floor, round(x))."""

@@ -27,10 +27,34 @@ from dataclasses import dataclass
 from typing import Literal
 
 from scriptexec import pyparse
+from scriptexec.spec.functions import REGISTRY, Function
 from scriptexec.spec.suggest import did_you_mean
 
-Type = Literal["number", "integer", "boolean", "string"]
+Type = Literal["number", "integer", "boolean", "string", "date", "datetime"]
+TYPES: tuple[Type, ...] = ("number", "integer", "boolean", "string", "date", "datetime")
 NUMERIC = ("number", "integer")
+TEMPORAL = ("date", "datetime")
+# How a message names a value of each type.
+_A = {
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "a boolean",
+    "string": "text",
+    "date": "a date",
+    "datetime": "a datetime",
+}
+# What a registry function's argument may be (see scriptexec/spec/functions).
+_ACCEPTS: dict[str, tuple[str, ...]] = {
+    "numeric": NUMERIC,
+    "number": NUMERIC,
+    "integer": ("integer",),
+    "boolean": ("boolean",),
+    "string": ("string",),
+    "date": ("date",),
+    "datetime": ("datetime",),
+    "temporal": TEMPORAL,
+}
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 MAX_FORMULA_CHARS = 2000
 # Levels of nesting in a formula's tree: the checker and the compiler recurse about three
 # frames per level, well inside Python's default limit of 1000 even at this depth.
@@ -200,10 +224,10 @@ class _Checker:
         if got is None or got in want:
             return
         if want == NUMERIC:
-            what = {"boolean": "a boolean", "string": "text"}.get(got, got)
-            self.issue(node, f"{what} used as a number in {role}")
+            hint = "use add_days(d, n) or days_between(a, b)" if got in TEMPORAL else ""
+            self.issue(node, f"{_A.get(got, got)} used as a number in {role}", hint)
         elif want == ("boolean",):
-            what = {"number": "a number", "integer": "a number", "string": "text"}.get(got, got)
+            what = "a number" if got in NUMERIC else _A.get(got, got)
             self.issue(node, f"{what} used as a boolean in {role}", "compare it, e.g. x > 0")
 
     def infer(self, node: ast.expr) -> Type | None:
@@ -300,7 +324,7 @@ class _Checker:
         if not self.in_aggregate:
             # Dependencies between values of one block; fields inside aggregates are not.
             self.refs.add(node.id)
-        return sym.type if sym.type in ("number", "integer", "boolean", "string") else None
+        return sym.type if sym.type in TYPES else None
 
     def compare(self, node: ast.Compare) -> Type:
         operands = [node.left, *node.comparators]
@@ -309,12 +333,15 @@ class _Checker:
             node.ops, itertools.pairwise(operands), itertools.pairwise(types), strict=True
         ):
             if isinstance(op, _ORDERING):
-                for operand, t in ((a, ta), (b, tb)):
-                    if t not in (None, *NUMERIC):
-                        what = "a boolean" if t == "boolean" else "text"
-                        self.issue(operand, f"{what} used as a number in a comparison")
+                # Numbers, dates (a date against a datetime too) or texts, of one kind.
+                kinds = {_kind(t) for t in (ta, tb) if t}
+                if "boolean" in kinds:
+                    bad = a if ta == "boolean" else b
+                    self.issue(bad, "a boolean used as a number in a comparison")
+                elif len(kinds) > 1:
+                    self.issue(b, f"comparing {_A[ta or '']} with {_A[tb or '']}")
             elif isinstance(op, _EQUALITY):
-                kinds = {("number" if t in NUMERIC else t) for t in (ta, tb) if t}
+                kinds = {_kind(t) for t in (ta, tb) if t}
                 if len(kinds) > 1:
                     self.issue(b, f"comparing {ta} with {tb} is always unequal")
             else:
@@ -325,7 +352,9 @@ class _Checker:
         if not isinstance(node.func, ast.Name):
             self.issue(node, "only the formula functions can be called")
             return None
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        if any(isinstance(a, ast.Starred) for a in node.args) or (
+            node.keywords and node.func.id not in REGISTRY
+        ):
             self.issue(node, "functions take plain positional arguments")
             return None
         fname, nargs = node.func.id, len(node.args)
@@ -348,9 +377,106 @@ class _Checker:
         if fname in AGGREGATES:
             self.issue(node, f"aggregate '{fname}' can only be used in summary and groups")
             return None
-        known = set(SCALAR_FUNCTIONS) | (set(AGGREGATES) if self.aggregate_context else set())
+        function = REGISTRY.get(fname)
+        if function is not None:
+            return self.registry_call(node, function)
+        known = {*SCALAR_FUNCTIONS, *REGISTRY.names()} | (
+            set(AGGREGATES) if self.aggregate_context else set()
+        )
         self.issue(node, f"unknown function '{fname}'", did_you_mean(fname, known))
         return None
+
+    def registry_call(self, node: ast.Call, function: Function) -> Type | None:
+        """A call of a registry function: its arity, keywords, argument types and
+        constant arguments; its type."""
+        fname, nargs = function.name, len(node.args)
+        if not function.least <= nargs <= function.most:
+            lo, hi = function.least, function.most
+            want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi < 16 else f"at least {lo}"
+            noun = "argument" if want == "1" else "arguments"
+            self.issue(node, f"{fname}() takes {want} {noun}, got {nargs}")
+            return None
+        for kw in node.keywords:
+            if kw.arg not in function.keywords:
+                allowed = ", ".join(f"{k}=" for k in function.keywords)
+                more = f"; it takes {allowed}" if allowed else ""
+                self.issue(kw.value, f"{fname}() has no keyword '{kw.arg}'{more}")
+                return None
+        if function.kind == "aggregate" and self.aggregate_context:
+            if self.in_aggregate:
+                self.issue(node, f"aggregate '{fname}' inside another aggregate")
+                return None
+            self.in_aggregate = True
+        try:
+            types = [self.argument(node, function, i) for i in range(nargs)]
+            self.keyword_arguments(node, function)
+        finally:
+            if function.kind == "aggregate" and self.aggregate_context:
+                self.in_aggregate = False
+        if function.result == "same":
+            known = [t for t in types if t]
+            if all(t in NUMERIC for t in known) and "number" in known:
+                return "number"
+            return known[0] if known else None
+        return function.result  # type: ignore[return-value]
+
+    def argument(self, node: ast.Call, function: Function, i: int) -> Type | None:
+        arg, want = node.args[i], function.arg_type(i)
+        ordinal = _ORDINALS[i] if i < len(_ORDINALS) else f"#{i + 1}"
+        if i in function.constant:
+            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+                self.issue(arg, f"{function.name}()'s {ordinal} argument must be written as text")
+                return None
+            problem = function.check_constant and function.check_constant(i, arg.value)
+            if problem:
+                self.issue(arg, f"{function.name}(): {problem}")
+            return "string"
+        got = self.infer(arg)
+        if got is None:
+            return None
+        if want == "same":
+            first = self.infer(node.args[0]) if i else got
+            if first and _kind(first) != _kind(got):
+                self.issue(
+                    arg,
+                    f"{function.name}()'s arguments must be of one type: {_A[first]}, then"
+                    f" {_A[got]}",
+                )
+            return got
+        accepted = _ACCEPTS.get(want)
+        if accepted is not None and got not in accepted:
+            wanted = "a number" if want in ("numeric", "number") else _A[accepted[0]]
+            if want == "temporal":
+                wanted = "a date or datetime"
+            self.issue(
+                arg,
+                f"{function.name}() takes {wanted} as its {ordinal} argument, got {_A[got]}",
+            )
+        return got
+
+    def keyword_arguments(self, node: ast.Call, function: Function) -> None:
+        """`order=` and `per=`: a row field, `-field` (descending, for order), or a list
+        of them. Windows are per row: only compute formulas may use them."""
+        for kw in node.keywords:
+            items = kw.value.elts if isinstance(kw.value, ast.List) else [kw.value]
+            for item in items:
+                name = item
+                if kw.arg == "order" and isinstance(item, ast.UnaryOp):
+                    name = item.operand if isinstance(item.op, ast.USub) else item
+                if not isinstance(name, ast.Name):
+                    self.issue(item, f"{kw.arg}= takes a row field or a list of them")
+                    continue
+                sym = self.row_scope.get(name.id)
+                if sym is None or sym.kind != "field":
+                    self.issue(
+                        name,
+                        f"unknown row field '{name.id}' in {kw.arg}=",
+                        did_you_mean(
+                            name.id, [n for n, s in self.row_scope.items() if s.kind == "field"]
+                        ),
+                    )
+                elif not self.in_aggregate:
+                    self.refs.add(name.id)
 
     def aggregate(self, node: ast.Call, fname: str) -> Type | None:
         if self.in_aggregate:
@@ -370,6 +496,11 @@ class _Checker:
             return "number"
         finally:
             self.in_aggregate = False
+
+
+def _kind(t: str | None) -> str:
+    """What a value compares as: a number, a date (a datetime too), text or a boolean."""
+    return "number" if t in NUMERIC else "date" if t in TEMPORAL else str(t)
 
 
 # -- cost ------------------------------------------------------------------------------
