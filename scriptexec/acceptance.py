@@ -17,6 +17,7 @@ would most likely wait out the same timeout.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import json
 import math
@@ -33,10 +34,11 @@ from typing import Any
 from scriptexec.codegen import fixture_env
 from scriptexec.errors import ExternalCommandError, Interrupted
 from scriptexec.process import clean_env, run_command
+from scriptexec.spec.date_values import as_date, parse_datetime
 
 # Bump when the way checks are run or compared changes: it is part of the test stage's key,
 # so every cached test result is redone.
-HARNESS_VERSION = 2
+HARNESS_VERSION = 3
 DEFAULT_TIMEOUT = 60.0  # seconds per check; a check is a handful of rows
 KILL_GRACE = 5.0  # seconds past the program's own TIME_LIMIT before it is killed
 # faulthandler's report of a TIME_LIMIT, then the frames, innermost first.
@@ -44,7 +46,18 @@ _WATCHDOG = re.compile(r"^Timeout \([0-9:.]+\)!$", re.MULTILINE)
 _FRAME = re.compile(r'^\s+File "[^"]*", line \d+ in (\w+)$', re.MULTILINE)
 _WHILE = re.compile(r"while (.+)")
 DEFAULT_TOLERANCE = {"abs": 1e-6, "rel": 1e-9}
-_SQLITE_TYPES = {"number": "REAL", "integer": "INTEGER", "boolean": "INTEGER", "string": "TEXT"}
+ASSERTION_FAILED = "assertion failed: "  # how the program's runtime words a failed assertion
+_SQLITE_TYPES = {
+    "number": "REAL",
+    "integer": "INTEGER",
+    "boolean": "INTEGER",
+    "string": "TEXT",
+    "date": "TEXT",
+    "datetime": "TEXT",
+}
+# A datetime as the program writes it (runtime/values.py's iso): what `same` compares
+# as a datetime with an expected date-and-time written any ISO way.
+_OUTPUT_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?")
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,8 @@ class InputDecl:
     table: str | None = None
     query: str | None = None
     records: str | None = None
+    formats: tuple[tuple[str, str], ...] = ()  # (field, strptime format) of date fields
+    paths: tuple[tuple[str, str], ...] = ()  # (field, dotted path) of nested JSON fields
 
 
 def input_declarations(canonical: Mapping[str, Any]) -> list[InputDecl]:
@@ -70,6 +85,11 @@ def input_declarations(canonical: Mapping[str, Any]) -> list[InputDecl]:
             if isinstance(fields, Mapping)
             else [(f["name"], f["type"]) for f in fields]
         )
+        options = (
+            [(f, d) for f, d in fields.items() if isinstance(d, Mapping)]
+            if isinstance(fields, Mapping)
+            else [(f["name"], f) for f in fields]
+        )
         decls.append(
             InputDecl(
                 name=name,
@@ -79,6 +99,8 @@ def input_declarations(canonical: Mapping[str, Any]) -> list[InputDecl]:
                 table=inp.get("table"),
                 query=inp.get("query"),
                 records=inp.get("records") or None,
+                formats=tuple((f, d["format"]) for f, d in options if d.get("format")),
+                paths=tuple((f, d["path"]) for f, d in options if d.get("path")),
             )
         )
     return decls
@@ -269,6 +291,12 @@ def _run_check(
         if wanted_error:
             lines = [f"  - the run fails with: {wanted_error}", f"  + it failed with: {said}"]
             return CheckResult(name, False, lines)
+        if said.startswith(ASSERTION_FAILED):  # the given rows break the spec's assertions
+            lines = ["  the given rows fail the spec's assertions:"]
+            lines += [f"    {line}" for line in said.splitlines()]
+            which = ": ".join(said.splitlines()[0].split(": ")[:2])  # its first's name
+            lines.append(f"  (a check meant to show this expects error: {json.dumps(which)})")
+            return CheckResult(name, False, lines)
         return CheckResult(name, False, _crash_report(proc.returncode, stderr, work / "logs"))
     if wanted_error:
         return CheckResult(
@@ -301,6 +329,8 @@ def _where(dump: str) -> str | None:
 def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dt.date):  # a date parameter (code that builds checks)
+        return value.isoformat()
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -338,10 +368,12 @@ def _indent(text: str, by: str = "    ") -> str:
 
 def write_input(inp: InputDecl, rows: list[Mapping[str, Any]], directory: Path) -> dict[str, str]:
     """Write `rows` as `inp`'s own format; the environment variables that point at them."""
-    if inp.format in ("postgres", "http") or (inp.format == "sqlite" and inp.query):
-        # No server here, and a query's tables are unknown: the program's fixture variable.
+    rows = [fixture_row(inp, row) for row in rows]
+    if inp.format in ("postgres", "http", "parquet") or (inp.format == "sqlite" and inp.query):
+        # No server here, and a query's tables are unknown: the program's fixture variable
+        # (and for another spec's results.parquet, rows are rows whatever the file).
         path = directory / f"{inp.name}.fixture.json"
-        path.write_text(json.dumps(list(rows)), encoding="utf-8")
+        path.write_text(json.dumps([nested(inp, row) for row in rows]), encoding="utf-8")
         return {fixture_env(inp.name): str(path)}
     names = [f for f, _ in inp.fields]
     names += sorted({k for row in rows for k in row} - set(names))
@@ -353,7 +385,7 @@ def write_input(inp: InputDecl, rows: list[Mapping[str, Any]], directory: Path) 
             writer.writerows([_csv_cell(row.get(n)) for n in names] for row in rows)
     elif inp.format == "json":
         path = directory / f"{inp.name}.json"
-        document: Any = list(rows)
+        document: Any = [nested(inp, row) for row in rows]
         for part in reversed((inp.records or "").split(".") if inp.records else []):
             document = {part: document}
         path.write_text(json.dumps(document), encoding="utf-8")
@@ -363,6 +395,61 @@ def write_input(inp: InputDecl, rows: list[Mapping[str, Any]], directory: Path) 
     else:
         raise ValueError(f"input {inp.name}: unknown format {inp.format!r}")
     return {inp.env_var: str(path)}
+
+
+def fixture_row(inp: InputDecl, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A check's row as text a file can hold: a date field's date (ISO text, or a date
+    object from code that builds checks) in the field's format, any other date as ISO
+    text (JSON, CSV and sqlite have no dates)."""
+    types, formats = dict(inp.fields), dict(inp.formats)
+    out = {}
+    for key, value in row.items():
+        if types.get(key) in ("date", "datetime"):
+            out[key] = _date_text(value, types[key], formats.get(key))
+        else:
+            out[key] = _plain(value)
+    return out
+
+
+def _date_text(value: Any, typ: str, fmt: str | None) -> Any:
+    """A check's date as the input holds it. ISO text stays as written (an offset too:
+    the program reads it) unless the field has a format, in which it is rewritten; text
+    that is no ISO date is kept as it is (in the format already, or meant to be bad)."""
+    moment: dt.date | None
+    if isinstance(value, str):
+        moment = (as_date(value) if typ == "date" else parse_datetime(value)) if fmt else None
+        if moment is None:
+            return value
+    elif isinstance(value, dt.date):
+        moment = value
+    else:
+        return value
+    return moment.strftime(fmt) if fmt else moment.isoformat()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def nested(inp: InputDecl, row: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON record with each nested field's value at its path (`contact.email`)."""
+    paths = dict(inp.paths)
+    record: dict[str, Any] = {}
+    for key, value in row.items():
+        keys = paths[key].split(".") if key in paths else [key]
+        target = record
+        for step in keys[:-1]:
+            if not isinstance(target.get(step), dict):
+                target[step] = {}
+            target = target[step]
+        target[keys[-1]] = value
+    return record
 
 
 def _csv_cell(value: Any) -> str:
@@ -459,7 +546,18 @@ def _diff_mapping(
 
 
 def same(expected: Any, actual: Any, tolerance: Mapping[str, float]) -> bool:
-    """Equal, numbers within |actual - expected| <= abs + rel * |expected|."""
+    """Equal, numbers within |actual - expected| <= abs + rel * |expected|; a date or
+    datetime equal to the program's ISO text of it (a datetime written with a space or
+    an offset, or a date for its midnight, too)."""
+    if isinstance(expected, dt.date):
+        expected = expected.isoformat()
+    if (
+        isinstance(expected, str)
+        and isinstance(actual, str)
+        and _OUTPUT_DATETIME.fullmatch(actual)
+        and parse_datetime(expected) is not None
+    ):
+        return parse_datetime(expected) == parse_datetime(actual)
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual
     if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
@@ -470,4 +568,4 @@ def same(expected: Any, actual: Any, tolerance: Mapping[str, float]) -> bool:
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(_plain(value), ensure_ascii=False)

@@ -48,7 +48,7 @@ def handle_errors(func: F) -> F:
             code = func(*args, **kwargs)
         except SpecError as exc:
             for problem in exc.problems:
-                env.console.error(str(problem))
+                env.console.error(problem.shown())
             n = len(exc.problems)
             env.console.error(f"{n} problem{'s' if n != 1 else ''} found")
             ctx.exit(int(exc.exit_code))
@@ -136,7 +136,7 @@ def validate(env: Env, paths: tuple[str, ...]) -> int:
     notes: list[str] = []
     problems, count = validate_specs(paths=_paths(env, paths), root=env.root, notes=notes)
     for p in problems:
-        env.console.error(str(p))
+        env.console.error(p.shown())
     if problems:
         files = len({p.file for p in problems})
         env.console.error(
@@ -319,12 +319,21 @@ def status(
 @click.option(
     "--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True
 )
+@click.option(
+    "--pipeline",
+    is_flag=True,
+    help="The specs (of PATH, default specs/) and which reads which one's results (from:).",
+)
 @click.pass_obj
 @handle_errors
-def graph(env: Env, path: str | None, fmt: str) -> int:
+def graph(env: Env, path: str | None, fmt: str, pipeline: bool) -> int:
     """Print the stage graph (what each stage reads) as Mermaid or DOT."""
-    from scriptexec.commands.graph import stage_graph
+    from scriptexec.commands.graph import pipeline_graph, stage_graph
 
+    if pipeline:
+        paths = _paths(env, (path,) if path else ())
+        click.echo(pipeline_graph(project=env.project(), paths=paths, fmt=fmt), nl=False)
+        return 0
     spec = _paths(env, (path,))[0] if path else None
     click.echo(stage_graph(project=env.project(), spec_path=spec, fmt=fmt), nl=False)
     return 0

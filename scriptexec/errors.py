@@ -11,7 +11,7 @@ Exit codes are defined here and nowhere else (the README's table is copied from 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class ExitCode(enum.IntEnum):
@@ -31,11 +31,17 @@ class Problem:
     path: str  # dotted key path, e.g. "compute.dscr"; "" for the document itself
     message: str
     hint: str = ""  # "did you mean 'csv'?", or what to do
+    # Lines shown under the message in a terminal: a formula with a caret under the spot.
+    excerpt: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.col}"
         text = f"{where}: {self.path or '<root>'}: {self.message}"
         return f"{text}; {self.hint}" if self.hint else text
+
+    def shown(self) -> str:
+        """The one-line message, then the excerpt (for people; JSON events carry str())."""
+        return "\n".join([str(self), *self.excerpt.splitlines()])
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.col, self.message)

@@ -30,7 +30,7 @@ def test_validate_shipped_specs(cli) -> None:
     result = cli("validate", "specs", cwd=REPO)
     assert result.output.splitlines() == [
         "specs/tenant_risk.yaml: 2 prose steps need an LLM to build (ollama qwen2.5-coder:7b)",
-        "5 specs valid",
+        "9 specs valid",
     ]
 
 
@@ -51,7 +51,7 @@ def test_prose_steps_with_no_llm_provider_are_a_spec_error(project: Path, cli) -
 
 
 def test_validate_defaults_to_specs_dir(project: Path, cli) -> None:
-    assert "5 specs valid" in cli("validate", cwd=project).output
+    assert "9 specs valid" in cli("validate", cwd=project).output
 
 
 def test_validate_reports_all_specs_and_exits_2(project: Path, cli) -> None:
@@ -60,7 +60,7 @@ def test_validate_reports_all_specs_and_exits_2(project: Path, cli) -> None:
     result = cli("validate", cwd=project, expect=2)
     assert "specs/broken.yaml:3:9: inputs: must not be empty" in result.output
     assert "specs/also.yml:" in result.output
-    assert result.output.splitlines()[-1] == "2 problems in 2 of 7 specs"
+    assert result.output.splitlines()[-1] == "2 problems in 2 of 11 specs"
 
 
 def test_two_specs_with_one_name(project: Path, cli) -> None:

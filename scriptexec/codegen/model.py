@@ -10,6 +10,7 @@ from typing import Any
 
 from scriptexec.spec.encodings import DEFAULT as DEFAULT_ENCODING
 from scriptexec.spec.formulas import Symbol
+from scriptexec.spec.locations import packaged_location
 from scriptexec.spec.model import Spec
 
 
@@ -27,7 +28,7 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
             {
                 "name": name,
                 "format": inp["format"],
-                "location": inp["location"],
+                "location": packaged_location(inp),
                 "env_var": inp["env"],
                 "table": inp["table"],
                 "query": inp["query"],
@@ -36,8 +37,15 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
                 "primary": name == c["rows"],
                 "join_on": inp["join_on"],
                 "repeat": inp["repeat"],
+                "upstream": inp.get("from"),  # another spec whose results this reads
                 "fields": [
-                    {"name": f, "type": d["type"], "required": d["required"]}
+                    {
+                        "name": f,
+                        "type": d["type"],
+                        "required": d["required"],
+                        # only when set, so that other programs' models stay as they were
+                        **{k: d[k] for k in ("format", "path") if d.get(k)},
+                    }
                     for f, d in inp["fields"].items()
                 ],
             }
@@ -102,5 +110,7 @@ def program_model(spec: Spec, step_code: dict[str, str] | None = None) -> dict[s
         "outputs": c["outputs"],
         "web": web,
         "on_error": c["on_error"],
+        "assertions": c["assertions"],
+        "rules": c["rules"],
         "needs_network": c["runtime"]["network"] != "none",
     }

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from scriptexec.codegen import fixture_env
+from scriptexec.codegen.assertions import compile_assertions
 from scriptexec.codegen.sql import compile_queries
 from scriptexec.codegen.thresholds import judgements
 from scriptexec.codegen.vendor import runtime_files
@@ -122,7 +123,7 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         inp["fixture_env"] = fixture_env(inp["name"])
         inp["auth_env"] = f"{upper}_TOKEN" if inp["format"] == "http" else None
         inp["sql"] = _select_sql(inp) if inp["format"] in ("sqlite", "postgres") else None
-        for key in ("table", "query", "records", "join_on", "repeat", "location"):
+        for key in ("table", "query", "records", "join_on", "repeat", "location", "upstream"):
             inp.setdefault(key, None)
         inp.setdefault("encoding", "utf-8")
     steps = [dict(s) for s in model.get("steps") or []]
@@ -156,6 +157,14 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         else [],
     }
     queries = compile_queries({**model, "columns": columns})  # step outputs included
+    assertions = [
+        {
+            **a,
+            "constant": f"ASSERTION_{n}_SQL",
+            "comment": f"Assertion {n} ({a['spec']['kind']}), over {_OVER[a['spec']['on']]}.",
+        }
+        for n, a in enumerate(compile_assertions(model), 1)
+    ]
     program = {
         "name": model["name"],
         "title": model.get("title") or model["name"],
@@ -174,6 +183,7 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
         ],
         "outputs": model.get("outputs") or ["results.csv", "summary.json"],
         "on_error": model.get("on_error") or "report",
+        "error_rows": (model.get("rules") or {}).get("error_rows") or "exclude",
         "web": web,
         "judged": judged,
     }
@@ -181,6 +191,8 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
     program = {k: v for k, v in program.items() if v not in (None, [], {}, "")}
     if program.get("on_error") == "report":
         del program["on_error"]
+    if program.get("error_rows") == "exclude":
+        del program["error_rows"]
     return {
         "program": program,
         "queries": [
@@ -188,6 +200,7 @@ def _context(model: dict[str, Any]) -> dict[str, Any]:
             for key, comment in _QUERY_COMMENTS.items()
             if queries.get(key)
         ],
+        "assertions": assertions,
         "name": model["name"],
         "title": model.get("title") or model["name"],
         "description": model.get("description") or "",
@@ -226,9 +239,11 @@ _INPUT_KEYS = (
     "primary",
     "join_on",
     "repeat",
+    "upstream",
     "fields",
 )
 _PARAMETER_KEYS = ("name", "type", "default", "min", "max", "step", "unit", "label", "description")
+_OVER = {"source": "the inputs as read", "results": "the computed rows"}
 _QUERY_COMMENTS = {
     "source": "The rows to compute: the inputs, joined and expanded (table source).",
     "rows": 'Every row\'s formulas in dependency order; "error" is its first failure.',
@@ -260,9 +275,15 @@ def _stated(
     }
 
 
-def _field_types(inp: dict[str, Any]) -> dict[str, str]:
-    """{field: type} as the spec writes it: `number?` for an optional one."""
-    return {f["name"]: f["type"] + ("" if f["required"] else "?") for f in inp["fields"]}
+def _field_types(inp: dict[str, Any]) -> dict[str, Any]:
+    """{field: type} as the spec writes it: `number?` for an optional one, and
+    {"type": ..., "format": ..., "path": ...} for one with a date format or a JSON path."""
+    types: dict[str, Any] = {}
+    for f in inp["fields"]:
+        typ = f["type"] + ("" if f["required"] else "?")
+        options = {k: f[k] for k in ("format", "path") if f.get(k)}
+        types[f["name"]] = {"type": typ, **options} if options else typ
+    return types
 
 
 def _types(items: list[dict[str, Any]]) -> dict[str, str]:

@@ -35,6 +35,11 @@ before its loosest operators (`_wrap`), never inside a string or a quoted name (
 string constant is a concatenation of pieces); only a name longer than a line makes a
 longer one.
 
+Windows and aggregates in compute (`running_sum(x, order=year)`, `noi / sum(noi)`) are
+DuckDB window functions, `OVER (PARTITION BY <per> ORDER BY <order>, "_ord" <frame>)`,
+over the columns of the CTEs before: the values as computed (one that failed is NULL, and
+skipped). Their arguments' checks go through the same window (`_Formula.windowed`).
+
 Where the answers deliberately differ from the old Python path (`to_python` and the
 template's helpers), and why:
 
@@ -92,7 +97,7 @@ from typing import Any
 
 from scriptexec.errors import BuildError
 from scriptexec.spec import formulas
-from scriptexec.spec.functions import REGISTRY, Function
+from scriptexec.spec.functions import REGISTRY, Function, windows
 
 SQL_TYPES = {
     "number": "DOUBLE",
@@ -130,7 +135,13 @@ _COMPARISONS = {
     ast.Gt: ">",
     ast.GtE: ">=",
 }
-_NULLABLE_AGGREGATES = ("mean", "min", "max")  # NULL over no values
+# NULL over no values: three of the first five, and the registry's that say so.
+_NULLABLE_AGGREGATES = (
+    "mean",
+    "min",
+    "max",
+    *(f.name for f in REGISTRY.functions.values() if f.kind == "aggregate" and f.nullable),
+)
 
 
 def quote(name: str) -> str:
@@ -177,6 +188,25 @@ def coalesce(items: Sequence[str]) -> str:
     compiler writes gives the same answer each time)."""
     items = list(dict.fromkeys(items))
     return items[0] if len(items) == 1 else f"COALESCE({', '.join(items)})"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the spec chose in its `rules:` block (the schema describes each)."""
+
+    missing: str = "propagate"  # or "error": a missing result fails the row
+    division_by_zero: str = "error"  # or "missing": the result is missing, with a warning
+    error_rows: str = "exclude"  # or "include": rows in error still count in aggregates
+
+    @classmethod
+    def of(cls, model: Mapping[str, Any]) -> Rules:
+        chosen = model.get("rules") or {}
+        return cls(**{k: v for k, v in chosen.items() if v is not None})
+
+    def left_missing(self, name: str) -> str:
+        """The warning of a division by zero left missing (it travels as the formula's
+        check, in Python's order, and is then taken out of its error)."""
+        return literal(f"division by zero in {name} (left missing)")
 
 
 @dataclass(frozen=True)
@@ -288,8 +318,11 @@ class _Formula:
         row_scope: Mapping[str, Symbol] | None = None,
         aggregates: _Aggregates | None = None,
         row_temps: _Temps | None = None,
+        rules: Rules = Rules(),
     ) -> None:
         self.name = name
+        self.rules = rules
+        self.skipped: list[str] = []  # aggregate arguments that may be missing (left out)
         self.scope = scope
         self.params = params  # the query's, in order of first use
         self.temps = temps
@@ -385,11 +418,14 @@ class _Formula:
     def divisor(self, node: ast.expr, divisor: Expr) -> Expr:
         """`divisor`, checked for zero unless it is a non-zero literal."""
         known = _literal_number(node)
+        message = self.message("division by zero")
+        if self.rules.division_by_zero == "missing":
+            message = self.rules.left_missing(self.name)
         if known is None:
             divisor = self.share(divisor)
-            self.check(f"{operand(divisor, COMPARE + 1)} = 0", self.message("division by zero"))
+            self.check(f"{operand(divisor, COMPARE + 1)} = 0", message)
         elif known == 0:
-            self.checks.append(self.message("division by zero"))
+            self.checks.append(message)
         return divisor
 
     def power(self, node: ast.BinOp, base: Expr, exponent: Expr) -> Expr:
@@ -482,10 +518,15 @@ class _Formula:
     def visit_Call(self, node: ast.Call) -> Expr:
         assert isinstance(node.func, ast.Name)
         fname, args = node.func.id, node.args
-        if self.aggregates is not None and fname in formulas.AGGREGATES and len(args) <= 1:
-            return self.aggregate(node, fname)
         function = REGISTRY.get(fname)
-        if function is not None and function.kind == "scalar":
+        first_five = fname in formulas.AGGREGATES and len(args) <= 1  # min(x), not min(a, b)
+        if first_five and self.aggregates is not None:
+            return self.aggregate(node, fname)
+        if function is not None and function.kind == "aggregate" and self.aggregates is not None:
+            return self.registry_aggregate(node, function)
+        if first_five or (function is not None and function.kind != "scalar"):
+            return self.windowed(node, fname, function)  # in compute
+        if function is not None:
             return self.registry_call(node, function)
         if fname in ("min", "max"):
             return self.extreme(fname, [self.visit(a) for a in args])
@@ -509,8 +550,9 @@ class _Formula:
 
     def registry_call(self, node: ast.Call, function: Function) -> Expr:
         """A registry function (scriptexec/spec/functions): its SQL template over the
-        arguments. Such functions never fail a row: DuckDB computes them for every
-        value, and a missing argument gives a missing result unless the entry says."""
+        arguments. Such functions never fail a row (but for a `whole` argument that is
+        not): DuckDB computes them for every value, and a missing argument gives a
+        missing result unless the entry says."""
         args = [self.visit(a) for a in node.args]
         typ = function.result
         if typ == "same":
@@ -519,7 +561,20 @@ class _Formula:
         if typ == "number" and function.result == "same":
             args = [as_double(a) for a in args]  # COALESCE(BIGINT, DOUBLE): one type
         constants = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
+        # An argument the template writes more than once is shared (so the SQL grows
+        # linearly with nesting: regex_extract(regex_extract(...)), add_days(add_days(...)).
+        marks = [f"\x00{i}\x00" for i in range(len(args))]
+        uses = function.sql(marks, constants)
+        args = [self.share(a) if uses.count(m) > 1 else a for a, m in zip(args, marks, strict=True)]
+        for i, arg in enumerate(args):
+            if function.arg_type(i) == "whole" and not arg.pyint:  # add_days(d, x * 1.5)
+                args[i] = arg = self.share(arg)
+                wrong = self.message("invalid value", f"{function.name}() takes a whole number")
+                self.check(f"{operand(arg, COMPARE + 1)} <> trunc({arg.sql})", wrong)
         sql = function.sql([operand(a, ATOM) for a in args], constants)
+        if function.result == "same" and typ in formulas.TEMPORAL:
+            # DuckDB's date arithmetic makes a TIMESTAMP of a DATE (DATE + INTERVAL)
+            sql = f"CAST({sql} AS {SQL_TYPES[typ]})"
         nullable = any(a.nullable for a in args) if function.nullable is None else function.nullable
         result = combine(args, sql, typ, SQL_TYPES[typ])
         return replace(result, nullable=nullable, pyint=typ == "integer")
@@ -571,19 +626,19 @@ class _Formula:
         a check failing on any counted row is this value's error (the first by _ord)."""
         assert self.aggregates is not None and self.row_temps is not None
         assert self.row_scope is not None
-        rows = _Formula(self.name, self.row_scope, self.params, self.row_temps)
+        rows = _Formula(self.name, self.row_scope, self.params, self.row_temps, rules=self.rules)
         arg = rows.visit(node.args[0]) if node.args else None
+        if arg is not None and arg.nullable:
+            self.skipped.append(arg.sql)
         text = ast.unparse(node)
         named = self.aggregates.name(text, fname)
         column = self.aggregates.add(text, named, self.aggregate_sql(fname, arg))
-        if rows.checks:
-            error = self.row_temps.add(coalesce(rows.checks))
-            first = f'arg_min({error}, "_ord"){self.aggregates.filtered()}'
-            key = f"{text} in {self.name}: error"
-            self.checks.append(self.aggregates.add(key, f"{named} in {self.name}", first))
+        self.row_errors(rows.checks, text, named)
         if fname == "count":
             return Expr(column, "integer", "BIGINT", pyint=True)
         nullable = fname in _NULLABLE_AGGREGATES
+        if arg is not None and arg.type in formulas.TEMPORAL:  # min, max: the earliest, latest
+            return Expr(column, arg.type, arg.rep, nullable=nullable)
         pyint = arg is not None and arg.pyint and fname != "mean"
         return Expr(column, "number", "DOUBLE", nullable=nullable, pyint=pyint)
 
@@ -602,6 +657,157 @@ class _Formula:
         if fname == "mean":
             return f"{'avg' if exact else 'favg'}({arg.sql}){where}"
         return f"{fname}({arg.sql}){where}" + ("::DOUBLE" if exact else "")
+
+    def row_errors(self, checks: Sequence[str], text: str, named: str) -> None:
+        """An aggregate's argument's checks, per row: the first failing on a counted row
+        (by _ord) is this value's error, a column of the aggregation layer."""
+        assert self.aggregates is not None and self.row_temps is not None
+        if checks:
+            error = self.row_temps.add(coalesce(checks))
+            first = f'arg_min({error}, "_ord"){self.aggregates.filtered()}'
+            key = f"{text} in {self.name}: error"
+            self.checks.append(self.aggregates.add(key, f"{named} in {self.name}", first))
+
+    def registry_aggregate(self, node: ast.Call, function: Function) -> Expr:
+        """A registry aggregate (scriptexec/spec/functions/aggregates.py) in summary or
+        groups: as aggregate(), its arguments per row and the call a column of the
+        aggregation layer, skipping the rows in error."""
+        assert self.aggregates is not None and self.row_temps is not None
+        assert self.row_scope is not None
+        rows = _Formula(self.name, self.row_scope, self.params, self.row_temps, rules=self.rules)
+        args = [rows.visit(a) for a in node.args]
+        self.skipped.extend(a.sql for a in args if a.nullable)
+        text = ast.unparse(node)
+        named = self.aggregates.name(text, function.name)
+        call = function.sql([operand(a, ATOM) for a in args], _constants(node.args))
+        column = self.aggregates.add(text, named, call + self.aggregates.filtered())
+        self.row_errors(rows.checks, text, named)
+        return _over_rows(function, args, column)
+
+    # -- windows, and aggregates in compute ---------------------------------------------
+
+    def windowed(self, node: ast.Call, fname: str, function: Function | None) -> Expr:
+        """A window, or an aggregate in compute: a window function over the rows of the
+        row's partition (per=), in order for a window (order=, ties by input order).
+        Its arguments' checks go through the same window: a row whose argument failed
+        fails the values that read it (the first such row in input order, for a window
+        over many rows)."""
+        compiled = [self.isolated(a) for a in node.args]
+        args = [arg for arg, _ in compiled]
+        checks = [check for _, arg_checks in compiled for check in arg_checks]
+        window = fname if function is not None and function.kind == "window" else None
+        over = _over({kw.arg or "": kw.value for kw in node.keywords}, window)
+        constants = _constants(node.args)
+        if checks:
+            error = self.temps.add(coalesce(checks))
+            if function is not None and fname in windows.ONE_ROW:
+                rest = [operand(a, ATOM) for a in args[1:]]
+                self.checks.append(f"{function.sql([error, *rest], constants)} {over}")
+            else:
+                self.checks.append(f'arg_min({error}, "_ord") {over}')
+        if function is None:  # sum mean count min max
+            value = self.windowed_aggregate(fname, args[0] if args else None, over)
+        else:
+            value = self.window_value(function, args, constants, over)
+        # (a window sorts or scans its partition: worth a column when read twice)
+        return replace(value, heavy=True)
+
+    def window_value(
+        self, function: Function, args: Sequence[Expr], constants: Sequence[object], over: str
+    ) -> Expr:
+        """A registry window or aggregate over `over`."""
+        exact = args and args[0].rep == "BIGINT" and windows.EXACT_FOR_INTEGERS.get(function.name)
+        if exact == "sum":  # a HUGEINT, which must fit an integer
+            summed = f"COALESCE(sum({args[0].sql}) {over}, 0)"
+            total = self.share(Expr(summed, "integer", "HUGEINT"))
+            self.check(
+                f"{total.sql} NOT BETWEEN {-(2**63)} AND {2**63 - 1}",
+                self.message("number too large"),
+            )
+            return Expr(f"TRY_CAST({total.sql} AS BIGINT)", "integer", "BIGINT", pyint=True)
+        if exact == "avg":
+            return Expr(f"avg({args[0].sql}) {over}", "number", "DOUBLE", CAST, nullable=True)
+        sql = f"{function.sql([operand(a, ATOM) for a in args], constants)} {over}"
+        if function.name == "running_sum":  # 0 before any value, as sum() over no rows
+            sql = f"COALESCE({sql}, 0)"
+        return replace(_over_rows(function, args, sql), prec=CAST)
+
+    def windowed_aggregate(self, fname: str, arg: Expr | None, over: str) -> Expr:
+        """sum mean count min max in compute: of the values as computed, the same types
+        as in summary."""
+        if arg is None:  # count()
+            return Expr(f"count(*) {over}", "integer", "BIGINT", CAST, pyint=True)
+        if fname == "count":
+            sql = f"count(*) FILTER (WHERE {operand(arg, AND + 1)}) {over}"
+            return Expr(sql, "integer", "BIGINT", CAST, pyint=True)
+        exact = arg.rep == "BIGINT"  # integers are summed exactly (HUGEINT), as in Python
+        if fname == "sum":
+            sql = f"COALESCE({'sum' if exact else 'fsum'}({arg.sql}) {over}, 0)"
+            return Expr(sql + ("::DOUBLE" if exact else ""), "number", "DOUBLE", CAST)
+        if fname == "mean":
+            sql = f"{'avg' if exact else 'favg'}({arg.sql}) {over}"
+            return Expr(sql, "number", "DOUBLE", CAST, nullable=True)
+        sql = f"{fname}({arg.sql}) {over}"
+        if arg.type in formulas.TEMPORAL:  # min, max: the earliest, latest
+            return Expr(sql, arg.type, arg.rep, CAST, nullable=True)
+        sql = f"({sql})::DOUBLE" if exact else sql
+        return Expr(sql, "number", "DOUBLE", CAST, nullable=True, pyint=arg.pyint)
+
+
+def _over_rows(function: Function, args: Sequence[Expr], sql: str) -> Expr:
+    """The value of a registry aggregate or window: its registry type ("first": exactly
+    its first argument's), missing as its entry says."""
+    nullable = function.nullable is not False
+    if function.result == "first":
+        first = args[0]
+        return Expr(sql, first.type, first.rep, nullable=nullable, pyint=first.pyint)
+    typ = function.result
+    return Expr(sql, typ, SQL_TYPES[typ], nullable=nullable, pyint=typ == "integer")
+
+
+def _over(keywords: Mapping[str, ast.expr], window: str | None) -> str:
+    """The OVER clause of a window (`window` its name) or of an aggregate in compute
+    (None): its partition, and for a window its order (a missing value last, either
+    way; ties by input order, but for rank) and its frame."""
+    parts = []
+    per = _keyword_fields(keywords.get("per"))
+    if per:
+        parts.append("PARTITION BY " + ", ".join(quote(name) for name, _ in per))
+    if window is not None:
+        keys = [
+            f"{quote(name)}{' DESC' if descending else ''} NULLS LAST"
+            for name, descending in _keyword_fields(keywords.get("order"))
+        ]
+        if window not in windows.UNTIED:
+            keys.append('"_ord"')
+        parts.append("ORDER BY " + ", ".join(keys))
+        frame = windows.FRAMES[window]
+        if frame:
+            parts.append(frame)
+    return f"OVER ({' '.join(parts)})"
+
+
+def _keyword_fields(node: ast.expr | None) -> list[tuple[str, bool]]:
+    """The fields of `order=` or `per=` (checked), each with whether it is `-field`."""
+    items = [] if node is None else node.elts if isinstance(node, ast.List) else [node]
+    fields = []
+    for item in items:
+        descending = isinstance(item, ast.UnaryOp)
+        name = item.operand if isinstance(item, ast.UnaryOp) else item
+        assert isinstance(name, ast.Name)
+        fields.append((name.id, descending))
+    return fields
+
+
+def _constants(nodes: Sequence[ast.expr]) -> list[object]:
+    """The arguments written as constants (text, or a number with its sign), else None."""
+    return [formulas.written(node) for node in nodes]
+
+
+def operand_sql(sql: str) -> str:
+    """An SQL expression of unknown precedence as an operand: parenthesised unless it is
+    a name or a call."""
+    return sql if re.fullmatch(r'"(?:[^"]|"")*"|\w+\([^()]*\)', sql) else f"({sql})"
 
 
 def _literal_number(node: ast.expr) -> float | None:
@@ -639,7 +845,7 @@ def _is_plain_aggregate(tree: ast.expr) -> bool:
         isinstance(tree, ast.Call)
         and isinstance(tree.func, ast.Name)
         and tree.func.id in _NULLABLE_AGGREGATES
-        and len(tree.args) == 1
+        and (len(tree.args) == 1 or tree.func.id in REGISTRY)  # min(x), percentile(x, p)
     )
 
 
@@ -1050,6 +1256,8 @@ class _Value:
     kept: str
     error: str | None  # None: it never fails
     finished: bool  # a finishing unit computes them (else `kept` is the column itself)
+    warning: str | None = None  # a division by zero left missing, over columns
+    nullable: bool = True  # may be missing without an error (a missing input, a warning)
 
     def select(self, plan: _Plan) -> tuple[str, str | None]:
         """The value and its error as the final SELECT reads them."""
@@ -1083,7 +1291,9 @@ def _compile_value(
         plan.add([column])
     # An integer of the model's that may not be whole (an if whose branches mix integer
     # and number) is a DOUBLE column.
-    typ = "integer" if declared == "integer" and expr.type == "integer" else expr.type
+    # (The checker types integer what Python computes as an int: i * 2, min(i, j).)
+    whole = expr.type == "integer" or (expr.pyint and expr.type == "number")
+    typ = "integer" if declared == "integer" and whole else expr.type
     if typ == "number":
         expr = as_double(expr)
     value = expr.sql
@@ -1104,7 +1314,9 @@ def _compile_value(
         plan.add(computed, comment=comment if compiler.temps.columns and fits else None)
     # (An expression of fields that cannot be NULL is never NULL: DuckDB's arithmetic
     # gives inf and NaN, never NULL, so the missing-value check would be dead weight.)
-    missing = _missing(name, empties) if empties is not None and expr.nullable else None
+    missing = None
+    if empties is not None and expr.nullable and compiler.rules.missing == "error":
+        missing = _missing(name, empties)
     f = literal(name)
     failed: str | None
     if typ == "number":  # kept when finite
@@ -1120,9 +1332,16 @@ def _compile_value(
         kept = raw
         whens = _missing_whens(name, raw, empties or ()) if missing else []
         failed = f"CASE {' '.join(whens)} END" if whens else None
+    warning = None
+    left_missing = compiler.rules.left_missing(name)
+    if failed and error and any(left_missing in check for check in compiler.checks):
+        # A division by zero the spec leaves missing: a warning, not the row's error.
+        warning = f"CASE WHEN {error} = {left_missing} THEN {left_missing} END"
+        failed = f"NULLIF({failed}, {left_missing})"
     if kept != v:
         plan.add([(kept, v), *([(failed, quote(f"_e_{name}"))] if failed else [])], finish=name)
-    return _Value(name, typ, kept, failed, kept != v)
+    nullable = expr.nullable or warning is not None
+    return _Value(name, typ, kept, failed, kept != v, warning, nullable)
 
 
 # -- the model -----------------------------------------------------------------------------
@@ -1258,15 +1477,22 @@ def _rows_query(model: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Sym
     params: list[str] = []
     plan = _Plan("c", "source")
     values: dict[str, _Value] = {}
+    rules = Rules.of(model)
     for item in model["compute"]:
         name = item["name"]
         tree = _parse(name, item["formula"])
-        compiler = _Formula(name, scope, params, _Temps(name))
+        compiler = _Formula(name, scope, params, _Temps(name), rules=rules)
         empties = _empty_fields(tree, scope)
         values[name] = _compile_value(plan, compiler, tree, item["type"], empties)
         # NULL exactly when it failed, which the row's error says already.
         scope[name] = Symbol("field", values[name].type, nullable=True)
     ctes, last = plan.build()
+    # In "results", as the aggregates see the rows they count: a computed value is
+    # missing there when it was missing, or failed in a row that still counts.
+    counts_failed = rules.error_rows == "include"
+    for name, value in values.items():
+        nullable = value.nullable or (counts_failed and value.error is not None)
+        scope[name] = Symbol("field", value.type, nullable=nullable)
     steps = _step_types(model)
     scope.update({f: Symbol("field", t, nullable=True) for f, t in steps.items()})
     internal = [f"_{kind}_{name}" for name in values for kind in "ce"]
@@ -1282,6 +1508,9 @@ def _rows_query(model: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Sym
     errors = [e for value in values.values() if (e := value.select(plan)[1])]
     error = coalesce(errors) if errors else "NULL::VARCHAR"
     groups += [[(error, '"error"')], [('"_ord"', None), ('"_label"', None)]]
+    warnings = [value.warning for value in values.values() if value.warning]
+    if warnings:  # the run counts them (scriptexec/runtime/execute.py)
+        groups.append([(coalesce(warnings), '"_warning"')])
     sql = _statement(ctes, _listing([g for g in groups if g], 2), last)
     return _query(sql, params, "rows"), scope
 
@@ -1291,16 +1520,21 @@ def _values_query(
     items: Sequence[Mapping[str, Any]],
     by: Sequence[str],
     what: str,
+    rules: Rules = Rules(),
 ) -> dict[str, Any]:
     """The summary (no `by`) or the groups: the aggregates' per-row temporary columns
     over "results" (whose columns are `row_scope`), the aggregation layer, then each
-    value in order."""
+    value in order. The summary also counts, for each value, the rows its aggregates
+    left out for a missing argument (`"_n_<name>"`), and says a division by zero left
+    missing (`"_w_<name>"`)."""
     scope = {n: s for n, s in row_scope.items() if s.kind == "param"}
     params: list[str] = []
-    aggregates = _Aggregates('"error" IS NULL' if by else None)
+    counted = None if rules.error_rows == "include" else '"error" IS NULL'
+    aggregates = _Aggregates(counted if by else None)
     row_temps = _Temps("row")
     plan = _Plan("v", "aggregates")
     values: list[_Value] = []
+    left_out: dict[str, str] = {}  # value -> its "_n_" column
     for item in items:
         name = item["name"]
         tree = _parse(name, item["formula"])
@@ -1312,11 +1546,16 @@ def _values_query(
             row_scope=row_scope,
             aggregates=aggregates,
             row_temps=row_temps,
+            rules=rules,
         )
         empties: list[str] | None = None if _is_plain_aggregate(tree) else []
         value = _compile_value(plan, compiler, tree, item["type"], empties)
         scope[name] = Symbol("summary", value.type, nullable=True)
         values.append(value)
+        if compiler.skipped and not by:
+            missing = " OR ".join(f"{operand_sql(a)} IS NULL" for a in compiler.skipped)
+            count = f"count(*){aggregates.filtered(missing)}"
+            left_out[name] = aggregates.add(f"{name}: left out", f"_n_{name}", count)
     rows = _Plan("r", "results")
     for column in row_temps.columns:
         rows.add([column])
@@ -1329,7 +1568,8 @@ def _values_query(
     if by:
         ctes.append(_aggregation(listed, f"FROM {source} GROUP BY {', '.join(keys)}"))
     elif listed:
-        ctes.append(_aggregation(listed, f'FROM {source} WHERE "error" IS NULL'))
+        where = f" WHERE {counted}" if counted else ""
+        ctes.append(_aggregation(listed, f"FROM {source}{where}"))
     else:  # values of parameters alone: one row all the same
         ctes.append(['  aggregates AS (SELECT NULL AS "_none")'])
     more, last = plan.build()
@@ -1341,9 +1581,11 @@ def _values_query(
             [
                 (kept, v if kept != v else None),
                 (failed or "NULL::VARCHAR", e if failed != e else None),
+                *([(left_out[value.name], None)] if value.name in left_out else []),
+                *([(value.warning, quote(f"_w_{value.name}"))] if value.warning else []),
             ]
         )
-    internal = [f"_{kind}_{v.name}" for v in values for kind in "ce"]
+    internal = [f"_{kind}_{v.name}" for v in values for kind in "cenw"]
     _unique([*by, *(v.name for v in values), *internal], what)
     order = [f"ORDER BY {', '.join(k + ' NULLS LAST' for k in keys)}"] if by else []
     listing = _listing([s for s in select if s] or [[('NULL AS "_none"', None)]], 2)
@@ -1366,12 +1608,13 @@ def compile_queries(model: Mapping[str, Any]) -> dict[str, Any]:
     """The program's four queries (see the module docstring). BuildError when a query
     would be too large, or two of its columns are one name to DuckDB."""
     groups = model.get("groups")
+    rules = Rules.of(model)
     rows, results = _rows_query(model)
     return {
         "source": _source_query(model),
         "rows": rows,
-        "summary": _values_query(results, model["summary"], (), "summary"),
-        "groups": _values_query(results, groups["summary"], groups["by"], "groups")
+        "summary": _values_query(results, model["summary"], (), "summary", rules),
+        "groups": _values_query(results, groups["summary"], groups["by"], "groups", rules)
         if groups
         else None,
     }

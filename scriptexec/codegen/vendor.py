@@ -17,7 +17,15 @@ if TYPE_CHECKING:
 
 PACKAGE = "scriptexec_runtime"  # the name a program imports the runtime by
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
-COMPILER_FILES = (Path(__file__).resolve().parent / "sql.py",)
+_CODEGEN = Path(__file__).resolve().parent
+_SPEC = _CODEGEN.parent / "spec"
+# What the program's code is compiled by: the model, the renderer and the SQL compiler,
+# and the formula language they read (its checker and its functions).
+COMPILER_FILES = (
+    *(_CODEGEN / name for name in ("model.py", "render.py", "sql.py", "assertions.py")),
+    _SPEC / "formulas.py",
+    *sorted((_SPEC / "functions").glob("*.py")),
+)
 
 
 def runtime_sources() -> list[Path]:

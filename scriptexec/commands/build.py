@@ -41,7 +41,7 @@ def render_listener(console: Console, mode: str) -> Any:
                 console.event("spec", spec=name, state="error", error=str(report.error))
                 if isinstance(report.error, SpecError):
                     for p in report.error.problems:
-                        console.error(str(p))
+                        console.error(p.shown())
                 else:
                     text = _not_yet_shown(report, str(report.error))
                     if text:
@@ -129,8 +129,9 @@ def run_build(
         if mode == "build":
             # Check without the lock first: a no-op build must not wait for, or write, anything.
             engine = Engine(project, console.warn)
-            if not force and all(engine.up_to_date(p, req) for p in paths):
-                return _all_fresh(engine, paths, listener)
+            wanted = engine.with_upstreams(paths)  # and the specs they read from, as make
+            if not force and all(engine.up_to_date(p, req) for p in wanted):
+                return _all_fresh(engine, wanted, listener)
 
             def waiting(holder: str) -> None:
                 who = f" (pid {holder})" if holder else ""
@@ -148,10 +149,7 @@ def run_build(
 
 def _all_fresh(engine: Engine, paths: list[Path], listener: Any) -> int:
     for path in paths:
-        report = SpecReport(
-            engine.project.relative(path), engine.state.specs[str(path)].name, up_to_date=True
-        )
-        listener(report, None)
+        listener(engine.fresh_report(SpecReport(engine.project.relative(path)), path), None)
     return 0
 
 

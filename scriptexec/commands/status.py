@@ -32,6 +32,7 @@ def _to_json(r: SpecReport) -> dict[str, object]:
         "spec": r.path,
         "name": r.name,
         "error": str(r.error) if r.error else None,
+        "upstream": r.upstream,  # the specs it reads from (`from`): name -> spec file
         "stages": [{"stage": s.stage, "state": s.state, "reason": s.reason} for s in r.stages],
     }
 
@@ -45,6 +46,8 @@ def _render(console: Console, r: SpecReport) -> None:
             console.line(f"  {p}")
         return
     console.line(console.style(f"{r.name}", "bold") + f" ({r.path})")
+    for name, path in r.upstream.items():
+        console.line(f"  reads: {name} ({path})")
     for s in r.stages:
         console.line(f"  {_stage_line(console, s)}")
 

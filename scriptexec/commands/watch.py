@@ -19,6 +19,7 @@ from typing import Any
 
 from scriptexec.commands.build import render_listener
 from scriptexec.engine.engine import Engine, Request, SpecReport
+from scriptexec.engine.pipeline import build_order
 from scriptexec.errors import ExitCode, SpecError
 from scriptexec.file_lock import file_lock
 from scriptexec.project import Project
@@ -212,6 +213,7 @@ class Watcher:
                 engine = Engine(self.project, self.console.warn, cancel)
                 engine.progress = self.console.progress  # type: ignore[method-assign]
                 stale = [p for p in sorted(targets) if not engine.up_to_date(p, self.req)]
+                stale, _ = build_order(stale, add_upstreams=False)  # upstreams first
                 for path in sorted(set(targets) - set(stale)):
                     if self.failed.pop(path, None) is not None:
                         # Put back as it last built: no stage runs, but the screen still

@@ -19,6 +19,10 @@ DATA_MOUNTS = {
 
 TMPFS_OPTIONS = "rw,noexec,nosuid,size=64m"
 
+# Where `scriptexec run` mounts, read-only, the results of the specs a program reads
+# from (`from:`): UPSTREAM_MOUNT/<spec name>/results.csv.
+UPSTREAM_MOUNT = "/data/upstream"
+
 
 def image_repo(spec_name: str) -> str:
     return f"scriptexec/{spec_name}"

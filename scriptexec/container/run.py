@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scriptexec.container import APP_UID, DATA_MOUNTS, TMPFS_OPTIONS, container_env, image_repo
+from scriptexec.container import (
+    APP_UID,
+    DATA_MOUNTS,
+    TMPFS_OPTIONS,
+    UPSTREAM_MOUNT,
+    container_env,
+    image_repo,
+)
 from scriptexec.container.local import STOP_TIMEOUT, OnOutput, run_local
 from scriptexec.errors import BuildError, UsageError
 
@@ -62,6 +69,26 @@ def run_program(
     return _run_container(
         spec, program_dir, env, web, port, publish_port, image, lambda t: on_output(shown(t)), stop
     )
+
+
+def upstream_mounts(
+    build_root: Path, spec: Spec, env: dict[str, str]
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """(binds, environment) that let a container read the results of the specs its
+    inputs read from (`from`): build/<upstream>/results/, read-only, at
+    /data/upstream/<upstream>, with NAME_LOCATION pointing into it. Not for an input
+    whose variable the .env sets, nor before the upstream's program has results."""
+    binds: dict[str, dict[str, str]] = {}
+    found: dict[str, str] = {}
+    for inp in spec.canonical["inputs"].values():
+        up = inp.get("from")
+        results = build_root / str(up) / "results"
+        if not up or inp["env"] in env or not results.is_dir():
+            continue
+        mount = f"{UPSTREAM_MOUNT}/{up}"
+        binds[str(results)] = {"bind": mount, "mode": "ro"}
+        found[inp["env"]] = f"{mount}/{Path(inp['location']).name}"
+    return binds, found
 
 
 def host_paths(program_dir: Path, relative: Callable[[Path], str]) -> Callable[[str], str]:
@@ -145,8 +172,12 @@ def _run_container(
     # inputs need one.
     network = "none" if runtime["network"] == "none" and not web else "bridge"
     host_port = publish_port or port
+    binds = {str(program_dir / d): {"bind": m, "mode": "rw"} for d, m in DATA_MOUNTS.items()}
+    upstream_binds, upstream_env = upstream_mounts(program_dir.parent, spec, env)
+    binds.update(upstream_binds)
+    env = {**upstream_env, **env}
     host_config = client.create_host_config(
-        binds={str(program_dir / d): {"bind": m, "mode": "rw"} for d, m in DATA_MOUNTS.items()},
+        binds=binds,
         mem_limit=runtime["memory"],
         memswap_limit=runtime["memory"],  # no swap: over the limit is a kill, not a crawl
         nano_cpus=int(float(runtime["cpus"]) * 1e9),

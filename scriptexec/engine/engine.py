@@ -26,6 +26,14 @@ from scriptexec.engine.cache import Cache, StageRecord
 from scriptexec.engine.digests import FileDigests, signature
 from scriptexec.engine.keys import dict_hash, stage_key
 from scriptexec.engine.lockfile import LockFile, StageEntry
+from scriptexec.engine.pipeline import (
+    build_order,
+    key_inputs,
+    recorded_closure,
+    upstream_files,
+    upstream_paths,
+    upstreams,
+)
 from scriptexec.engine.publish import publish
 from scriptexec.engine.state import BuildState, SpecState
 from scriptexec.errors import (
@@ -82,6 +90,7 @@ class SpecReport:
     stages: list[StageReport] = field(default_factory=list)
     error: ScriptexecError | None = None
     up_to_date: bool = False  # decided by the fast path, without loading the spec
+    upstream: dict[str, str] = field(default_factory=dict)  # specs it reads from -> file
 
     @property
     def stale(self) -> bool:
@@ -171,6 +180,18 @@ class Engine:
             return entry.image_key in self.images()
         return True
 
+    def with_upstreams(self, paths: list[Path]) -> list[Path]:
+        """`paths` and, before them, the specs their last builds read from (from the
+        build state alone): what a no-op build of `paths` must find up to date."""
+        return recorded_closure(self.state, paths)
+
+    def fresh_report(self, report: SpecReport, path: Path) -> SpecReport:
+        """`report` filled in for a spec the fast path found up to date."""
+        entry = self.state.specs[str(path)]
+        report.name, report.up_to_date = entry.name, True
+        report.upstream = {n: self.project.relative(Path(p)) for n, p in entry.upstream.items()}
+        return report
+
     def _lock_unchanged(self) -> bool:
         """Whether scriptexec.lock is as the last build left it (a pull or a hand edit
         makes every spec look again). Asked once: this run's own writes do not count."""
@@ -205,8 +226,7 @@ class Engine:
         display = self.project.relative(path)
         report = SpecReport(display)
         if req.mode == "build" and not req.force and self.up_to_date(path, req):
-            report.name = self.state.specs[str(path)].name
-            report.up_to_date = True
+            self.fresh_report(report, path)
             listener(report, None)
             return report
         spec_sig = signature(path)  # taken before reading: an edit during the build shows
@@ -217,9 +237,11 @@ class Engine:
             listener(report, None)
             return report
         report.name = spec.name
+        report.upstream = upstreams(spec)
         try:
             with self.project.digests.recording() as deps:
                 published = self._walk(spec, req, report, listener)
+            deps.update(upstream_files(spec))  # an edit upstream makes this spec look again
             if published is not None:
                 self._remember(path, spec, spec_sig, req, report, deps, published)
                 listener(report, None)  # done: the console says what was restored, if all was
@@ -332,7 +354,7 @@ class Engine:
             return None
         try:
             with self.project.digests.recording() as touched:
-                inputs = stage.inputs(spec, self.project)
+                inputs = key_inputs(spec, stage.inputs(spec, self.project))
         except LLMError as exc:
             if req.mode == "build":
                 raise
@@ -541,40 +563,82 @@ class Engine:
             outputs=published,
             image_key=image_key,
             llm=llm,
+            upstream=upstream_paths(spec),
         )
 
     # -- many specs -----------------------------------------------------------------------
 
     def run(self, paths: list[Path], req: Request, listener: Listener) -> list[SpecReport]:
+        """Process `paths` and the specs they read from, upstreams first (as make builds
+        prerequisites); a spec whose upstream failed is not built (-k goes on with
+        the others)."""
+        paths, needs = build_order(paths)
         reports: list[SpecReport] = []
         try:
             if req.jobs <= 1:
+                failed: set[Path] = set()
                 for path in paths:
-                    rep = self.process(path, req, listener)
+                    rep = self._unless_upstream_failed(path, needs[path], failed, req, listener)
                     reports.append(rep)
+                    if rep.error:
+                        failed.add(path)
                     if rep.error and not req.keep_going and req.mode == "build":
                         break
             else:
-                reports = self._run_parallel(paths, req, listener)
+                reports = self._run_parallel(paths, needs, req, listener)
         finally:
             if req.mode == "build":
                 self.lock.save()
                 self.state.save(self.project.digests.export(), self.project.lock_path)
         return reports
 
+    def _unless_upstream_failed(
+        self, path: Path, ups: list[Path], failed: set[Path], req: Request, listener: Listener
+    ) -> SpecReport:
+        """process(path); or, when building, a report that it was not built because a
+        spec it reads from failed."""
+        broken = [u for u in ups if u in failed]
+        if not broken or req.mode != "build":
+            return self.process(path, req, listener)
+        from scriptexec.spec.upstream import outline
+
+        def name(p: Path) -> str:
+            found = outline(p)
+            return found.name if found and found.name else self.project.relative(p)
+
+        report = SpecReport(self.project.relative(path), name(path))
+        failed_names = ", ".join(name(u) for u in broken)
+        report.error = BuildError(f"not built: it reads from {failed_names}, which failed")
+        listener(report, None)
+        return report
+
     def _run_parallel(
-        self, paths: list[Path], req: Request, listener: Listener
+        self, paths: list[Path], needs: dict[Path, list[Path]], req: Request, listener: Listener
     ) -> list[SpecReport]:
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
         reports: dict[Path, SpecReport] = {}
         pending = list(paths)
         failed = False
+        errors: set[Path] = set()
+
+        def ready(p: Path) -> bool:  # what it reads from is done
+            return all(u in reports for u in needs[p])
+
         with ThreadPoolExecutor(max_workers=req.jobs, thread_name_prefix="spec") as pool:
             running: dict[Future[SpecReport], Path] = {}
             while pending or running:
-                while pending and len(running) < req.jobs and not (failed and not req.keep_going):
-                    p = pending.pop(0)
+                while len(running) < req.jobs and not (failed and not req.keep_going):
+                    p = next((q for q in pending if ready(q)), None)
+                    if p is None:
+                        break
+                    pending.remove(p)
+                    if any(u in errors for u in needs[p]):
+                        reports[p] = self._unless_upstream_failed(
+                            p, needs[p], errors, req, listener
+                        )
+                        errors.add(p)
+                        continue
                     running[pool.submit(self.process, p, req, listener)] = p
                 if not running:
                     break
@@ -586,7 +650,9 @@ class Engine:
                 for fut in done:
                     p = running.pop(fut)
                     reports[p] = fut.result()
-                    failed = failed or reports[p].error is not None
+                    if reports[p].error is not None:
+                        failed = True
+                        errors.add(p)
         return [reports[p] for p in paths if p in reports]
 
 

@@ -30,6 +30,7 @@ class SpecState:
     outputs: dict[str, Signature]  # files published -> signature
     image_key: str | None = None
     llm: dict[str, Any] | None = None  # provider settings and model digest, re-checked
+    upstream: dict[str, str] = field(default_factory=dict)  # specs read from: name -> file
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__
@@ -45,6 +46,7 @@ class SpecState:
             {k: tuple(v) for k, v in d["outputs"].items()},
             d.get("image_key"),
             d.get("llm"),
+            dict(d.get("upstream") or {}),
         )
 
 

@@ -43,6 +43,11 @@ def describe_input(name: str, spec: Spec, project: Any) -> tuple[str, str]:
         return project.relative(project.template(rest)), ""
     if kind == "file":
         return rest, ""
+    if kind == "upstream":  # what an input reads of another spec's results (`from`)
+        from scriptexec.engine.pipeline import upstream_display
+
+        shown = upstream_display(spec, rest)
+        return f"upstream {rest}", f" ({shown})" if shown else ""
     if kind == "code":  # the runtime a program vendors, or the SQL compiler
         return f"{rest} (scriptexec's own code)", ""
     if name == "setting:base_image":

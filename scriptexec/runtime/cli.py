@@ -35,7 +35,8 @@ def main(program: Program, app_file: str, argv: list[str] | None = None) -> int:
         return command_run(program, args)
     except ProgramError as exc:
         log.debug("failed: %s", exc)
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:  # (failed assertions: a line each)
+            print(f"error: {line}", file=sys.stderr)
         if getattr(args, "json", False):
             print(json.dumps({"error": str(exc), "exit_code": exc.exit_code}))
         return exc.exit_code
@@ -99,6 +100,14 @@ def command_run(program: Program, args: argparse.Namespace) -> int:
     width = max((len(k) for k in result.summary), default=0)
     for key, value in result.summary.items():
         print(f"  {key:<{width}}  {display(value)}")
+    for name, count in result.left_out.items():
+        rows = f"{count} row{'s' if count != 1 else ''}"
+        print(f"  ~ {name} leaves out {rows} with a missing value")
+    if result.error_count and result.summary and program.error_rows_left_out:
+        rows = f"{result.error_count} row{'s' if result.error_count != 1 else ''}"
+        print(f"  ~ the summary leaves out {rows} in error (rules.error_rows: exclude)")
+    for warning in result.warnings:
+        print(f"  ~ {warning}")
     for error in result.errors[:ERRORS_SHOWN]:
         print(f"  ! {error['row']}: {error['error']}")
     if result.error_count > ERRORS_SHOWN:

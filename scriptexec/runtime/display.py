@@ -7,9 +7,12 @@ the same on the page, in the report and on the command line.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from .values import iso
 
 ACRONYMS = {"id", "noi", "dscr", "ltv", "irr", "npv", "roi", "dti", "ebitda", "sku"}
 MAX_DIGITS = 10  # decimals added to tell a value from its threshold stop here
@@ -36,6 +39,8 @@ def display(value: Any, digits: int | None = None) -> str:
             return f"{value:,.{digits}f}"
         text = f"{value:,.6f}".rstrip("0").rstrip(".")
         return "0" if text in ("", "-0") else text
+    if isinstance(value, dt.date):
+        return iso(value)
     return str(value)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from . import deadline, sqlmacros
+from .assertions import check_assertions
 from .errors import ProgramError
 from .logs import log
 from .program import Input, Program
@@ -44,6 +45,9 @@ class Result:
     summary_errors: list[str]
     groups: list[dict[str, Any]]
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # summary value -> rows its aggregates skipped for a missing value (when any did)
+    left_out: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. divisions by zero left missing
 
     @property
     def error_count(self) -> int:
@@ -78,6 +82,8 @@ class Result:
             "groups": self.groups,
             "errors": self.errors,
             "error_count": self.error_count,
+            "left_out": self.left_out,
+            "warnings": self.warnings,
         }
         if rows:
             doc["rows"] = self.rows()
@@ -125,6 +131,7 @@ def load(program: Program) -> duckdb.DuckDBPyConnection:
     db.execute(f"CREATE VIEW source AS {program.queries.source.sql}")
     count = _scalar(db, "SELECT count(*) FROM source")
     log.info("loaded %d rows", count, extra={"data": {"rows": count}})
+    check_assertions(db, program, "source")  # before any formula: bad data stops here
     return db
 
 
@@ -193,8 +200,10 @@ def evaluate(db: duckdb.DuckDBPyConnection, program: Program, params: Mapping[st
         deadline.phase("running the prose steps")
         _run_steps(db, program, params)
     errors = _error_rows(db, program)
+    check_assertions(db, program, "results")
+    warnings = _row_warnings(db)
     deadline.phase("computing the summary")
-    summary, summary_errors = _summary(db, program, params)
+    summary, summary_errors, left_out, summary_warnings = _summary(db, program, params)
     if summary_errors and program.on_error == "fail":
         raise ProgramError(f"summary: {'; '.join(summary_errors)}")
     deadline.phase("computing the groups (groups.summary)")
@@ -208,7 +217,22 @@ def evaluate(db: duckdb.DuckDBPyConnection, program: Program, params: Mapping[st
         summary_errors=summary_errors,
         groups=groups,
         errors=errors,
+        left_out=left_out,
+        warnings=warnings + summary_warnings,
     )
+
+
+def _row_warnings(db: duckdb.DuckDBPyConnection) -> list[str]:
+    """What the rows' formulas left missing on the spec's say (a division by zero under
+    `rules.division_by_zero: missing`), one line per kind, counted."""
+    columns = [d[0] for d in db.execute("SELECT * FROM results LIMIT 0").description]
+    if "_warning" not in columns:
+        return []
+    found = db.execute(
+        'SELECT "_warning", count(*) FROM results WHERE "_warning" IS NOT NULL'
+        ' GROUP BY "_warning" ORDER BY min(_ord)'
+    ).fetchall()
+    return [f"{count} row{'s' if count != 1 else ''}: {warning}" for warning, count in found]
 
 
 def _error_rows(db: duckdb.DuckDBPyConnection, program: Program) -> list[dict[str, Any]]:
@@ -234,19 +258,27 @@ def _error_rows(db: duckdb.DuckDBPyConnection, program: Program) -> list[dict[st
 
 def _summary(
     db: duckdb.DuckDBPyConnection, program: Program, params: Mapping[str, Any]
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[str], dict[str, int], list[str]]:
+    """The summary values, their errors, the rows each left out for a missing value,
+    and the divisions by zero it left missing."""
     query = program.queries.summary
     cursor = db.execute(query.sql, query.bind(params))
     names = [d[0] for d in cursor.description]
     values = dict(zip(names, cursor.fetchone() or [None] * len(names), strict=True))
     summary: dict[str, Any] = {}
     problems: list[str] = []
+    left_out: dict[str, int] = {}
+    warnings: list[str] = []
     for item in program.summary:
         problem = values.get(f"_e_{item.name}")
         summary[item.name] = None if problem else _typed(values.get(item.name), item.type)
         if problem:
             problems.append(problem)
-    return summary, problems
+        if values.get(f"_n_{item.name}"):
+            left_out[item.name] = values[f"_n_{item.name}"]
+        if values.get(f"_w_{item.name}"):
+            warnings.append(f"summary: {values[f'_w_{item.name}']}")
+    return summary, problems, left_out, warnings
 
 
 def _groups(

@@ -38,11 +38,29 @@ def _parameter_schema(p: Parameter) -> dict[str, Any]:
     text = ": ".join(w for w in words if w)
     if p.unit:
         text += f" ({p.unit})"
+    if p.type == "date":
+        return _date_schema(p, text)
     schema: dict[str, Any] = {"type": p.type, "default": p.default, "description": text}
     if p.min is not None:
         schema["minimum"] = p.min
     if p.max is not None:
         schema["maximum"] = p.max
+    return schema
+
+
+def _date_schema(p: Parameter, text: str) -> dict[str, Any]:
+    """A date parameter: ISO text (JSON has no dates). Its default is this run's (the
+    word `today` resolved); its bounds, which OpenAPI has no keyword for, are said."""
+    from .parameters import as_date
+
+    default = as_date(p.default)
+    bounds = [f"from {p.min}" if p.min else "", f"to {p.max}" if p.max else ""]
+    said = " ".join(b for b in bounds if b)
+    if said:
+        text = f"{text} ({said})" if text else said
+    schema: dict[str, Any] = {"type": "string", "format": "date", "description": text}
+    if default is not None:
+        schema["default"] = default.isoformat()
     return schema
 
 
@@ -71,6 +89,8 @@ RESULTS_SCHEMA: dict[str, Any] = {
         "groups": {"type": "array", "items": {"type": "object"}},
         "errors": {"type": "array", "items": {"type": "object"}},
         "error_count": {"type": "integer"},
+        "left_out": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "warnings": {"type": "array", "items": {"type": "string"}},
     },
 }
 ERROR_SCHEMA: dict[str, Any] = {

@@ -19,8 +19,10 @@ StepFunction = Callable[[dict[str, Any], dict[str, Any]], Any]
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # number | integer | boolean | string
+    type: str  # number | integer | boolean | string | date | datetime
     required: bool = True
+    format: str | None = None  # a date's or datetime's strptime format (None: ISO 8601)
+    path: tuple[str, ...] | None = None  # JSON: the keys leading to the value (None: name)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Input:
     primary: bool = False
     join_on: str | None = None
     repeat: Mapping[str, str] | None = None  # {"count": field, "as": field}
+    upstream: str | None = None  # the spec whose results this reads (`from`)
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class Parameter:
     name: str
     type: str
     default: Any
-    min: float | None = None
-    max: float | None = None
+    min: float | str | None = None  # a date parameter's bounds are ISO dates
+    max: float | str | None = None
     step: float | None = None
     unit: str | None = None
     label: str | None = None
@@ -89,6 +92,20 @@ class Queries:
 
 
 @dataclass(frozen=True)
+class Assertion:
+    """A check of the data (see assertions.py): its query returns the offending rows."""
+
+    kind: str  # unique | not_missing | accepted_values | range | row_count
+    sql: str
+    on: str  # the table it reads: "source" (the inputs as read) or "results"
+    fields: tuple[str, ...] = ()
+    min: Any = None  # range and row_count: the bounds, as the spec writes them
+    max: Any = None
+    severity: str = "error"  # error | warn
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     title: str
@@ -101,8 +118,10 @@ class Program:
     group_by: tuple[str, ...] = ()
     group_summary: tuple[Value, ...] = ()
     steps: tuple[Step, ...] = ()
+    assertions: tuple[Assertion, ...] = ()
     outputs: tuple[str, ...] = ("results.csv", "summary.json")
     on_error: str = "report"  # report | skip | fail
+    error_rows: str = "exclude"  # exclude | include: rows in error in the aggregates
     web: Mapping[str, Any] | None = None  # {"port": int, "charts": [...]}
     # The dashboard's and report's judgements (see scriptexec/codegen/thresholds.py):
     # {"thresholds": {column: parameter}, "related": {figure: column}, "flags": {...}}
@@ -115,6 +134,12 @@ class Program:
     @property
     def result_columns(self) -> list[str]:
         return [*self.columns, "error"]
+
+    @property
+    def error_rows_left_out(self) -> bool:
+        """Whether the rows in error are left out of the summary (reported, not removed,
+        and not counted by the spec's choice)."""
+        return self.on_error == "report" and self.error_rows == "exclude"
 
     def parameter(self, name: str) -> Parameter | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -145,8 +170,10 @@ class Program:
             group_by=tuple(groups.get("by", ())),
             group_summary=_values(groups.get("summary", {})),
             steps=steps,
+            assertions=tuple(_assertion(a) for a in data.get("assertions", ())),
             outputs=tuple(data.get("outputs", cls.outputs)),
             on_error=data.get("on_error", "report"),
+            error_rows=data.get("error_rows", "exclude"),
             web=data.get("web"),
             judged=data.get("judged", {}),
             queries=Queries(
@@ -159,21 +186,40 @@ class Program:
 
 
 def _input(data: Mapping[str, Any]) -> Input:
-    """An input; its fields are {name: type}, `type?` for an optional one; its settings
-    default to NAME_LOCATION and NAME_FIXTURE."""
+    """An input; its fields are {name: type}, `type?` for an optional one, or {name:
+    {"type": type, "format": ..., "path": "a.b"}} for one with a format or a JSON path;
+    its settings default to NAME_LOCATION and NAME_FIXTURE."""
     values = dict(data)
     upper = values["name"].upper()
     values.setdefault("env_var", f"{upper}_LOCATION")
     values.setdefault("fixture_env", f"{upper}_FIXTURE")
-    values["fields"] = tuple(
-        Field(name, ftype.rstrip("?"), not ftype.endswith("?"))
-        for name, ftype in values["fields"].items()
-    )
+    values["fields"] = tuple(_field(name, decl) for name, decl in values["fields"].items())
     return Input(**values)
+
+
+def _field(name: str, decl: str | Mapping[str, str]) -> Field:
+    ftype = decl if isinstance(decl, str) else decl["type"]
+    options = {} if isinstance(decl, str) else decl
+    path = options.get("path")
+    return Field(
+        name,
+        ftype.rstrip("?"),
+        not ftype.endswith("?"),
+        format=options.get("format"),
+        path=tuple(path.split(".")) if path else None,
+    )
 
 
 def _values(types: Mapping[str, str]) -> tuple[Value, ...]:
     return tuple(Value(name, vtype) for name, vtype in types.items())
+
+
+def _assertion(data: Sequence[Any]) -> Assertion:
+    """An assertion from app.py's [SQL, {kind, on, field or fields, min, max, ...}]."""
+    sql, spec = data
+    values = dict(spec)
+    fields = values.pop("fields", None) or [values.pop(k) for k in ("field",) if k in values]
+    return Assertion(sql=sql, fields=tuple(fields), **values)
 
 
 def _query(data: Sequence[Any]) -> Query:

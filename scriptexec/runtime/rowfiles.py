@@ -3,7 +3,8 @@
 
 The CSV keeps what the Python writer of earlier versions wrote, cell for cell, so that a
 spreadsheet or a script reading it sees no change:
-- booleans `true`/`false`, numbers as Python's repr (DuckDB 2 formats doubles the same
+- booleans `true`/`false`, dates `2024-03-31`, datetimes `2024-03-31T12:00:00` (ISO 8601
+  with a T, as JSON has them too), numbers as Python's repr (DuckDB 2 formats doubles the same
   shortest round-trip way, 1e+16 and 1e-05 included), an empty cell for NULL;
 - text starting with = + - @ tab or CR gets a leading single quote (CSV injection: a
   spreadsheet runs such a cell as a formula; OWASP's advice). JSON and parquet stay exact;
@@ -15,6 +16,7 @@ spreadsheet or a script reading it sees no change:
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 from collections.abc import Mapping, Sequence
@@ -25,7 +27,7 @@ import duckdb
 
 from .errors import ProgramError
 from .files import atomic
-from .values import to_json
+from .values import iso, to_json
 
 if TYPE_CHECKING:
     from .execute import Result
@@ -65,9 +67,20 @@ def _cell(column: str, sql_type: str, fmt: str) -> str:
     name = quote(column)
     if fmt == "csv" and sql_type == "VARCHAR":
         return f"{_neutralised(name)} AS {name}"
+    if fmt in ("csv", "json") and sql_type == "TIMESTAMP":
+        return f"{iso_timestamp(name)} AS {name}"
     if fmt == "json" and sql_type in ("DOUBLE", "FLOAT"):
         return f"CASE WHEN isfinite({name}) THEN {name} END AS {name}"
     return name
+
+
+def iso_timestamp(name: str) -> str:
+    """A TIMESTAMP as values.iso writes it: `2024-03-31T12:00:00`, with six digits of a
+    fraction of a second only when there is one (DuckDB's own text has a space and as
+    few digits as it needs)."""
+    whole = f"strftime({name}, '%Y-%m-%dT%H:%M:%S')"
+    fraction = f"strftime({name}, '.%f')"
+    return f"CASE WHEN epoch_us({name}) % 1000000 = 0 THEN {whole} ELSE {whole} || {fraction} END"
 
 
 def rows_query(result: Result, fmt: str) -> str:
@@ -120,6 +133,8 @@ def summary_document(result: Result) -> dict[str, Any]:
         "summary_errors": result.summary_errors,
         "row_count": result.row_count,
         "error_count": result.error_count,
+        "left_out": result.left_out,
+        "warnings": result.warnings,
     }
 
 
@@ -132,6 +147,8 @@ def cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)  # a number, negative ones too, stays a number
+    if isinstance(value, dt.date):
+        return iso(value)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 

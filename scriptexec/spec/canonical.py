@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from scriptexec.engine.keys import canonical_json  # noqa: F401 - re-exported
+from scriptexec.spec.assertions import canonical_assertions
 from scriptexec.spec.encodings import DEFAULT as DEFAULT_ENCODING
 from scriptexec.spec.encodings import canonical_encoding
 from scriptexec.spec.schema_check import spec_schema
@@ -48,11 +49,17 @@ def _number(value: Any, typ: str) -> Any:
 def canonical_form(data: dict[str, Any], r: Resolved) -> dict[str, Any]:
     inputs = {}
     for name, spec in data["inputs"].items():
+        if name in r.upstream:  # `from`: read from another spec's results
+            inputs[name] = r.upstream[name].canonical(spec)
+            continue
         fields = {}
         for fname, decl in spec["fields"].items():
             typ, required = field_type(decl) or ("string", True)
             desc = decl.get("description", "") if isinstance(decl, dict) else ""
             fields[fname] = {"type": typ, "required": required, "description": prose(desc)}
+            for key in ("format", "path"):  # only when set: other specs' keys stay put
+                if isinstance(decl, dict) and decl.get(key):
+                    fields[fname][key] = decl[key]
         inputs[name] = {
             "format": spec["format"],
             "location": spec.get("location"),
@@ -126,11 +133,13 @@ def canonical_form(data: dict[str, Any], r: Resolved) -> dict[str, Any]:
         "groups": groups or None,
         "outputs": sorted(data.get("outputs") or _props()["outputs"]["default"]),
         "interface": {"web": web},
+        "assertions": canonical_assertions(data.get("assertions")),
         "checks": [_check(c) for c in data.get("checks") or []],
         "runtime": runtime,
         "generator": _defaults(data.get("generator"), "generator"),
         "validation": _defaults(data.get("validation"), "validation"),
         "on_error": data.get("on_error", "report"),
+        "rules": _defaults(data.get("rules"), "rules"),
     }
 
 

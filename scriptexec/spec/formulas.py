@@ -28,6 +28,8 @@ from typing import Literal
 
 from scriptexec import pyparse
 from scriptexec.spec.functions import REGISTRY, Function
+from scriptexec.spec.functions.dates import INSTEAD
+from scriptexec.spec.functions.windows import NEEDS_ORDER
 from scriptexec.spec.suggest import did_you_mean
 
 Type = Literal["number", "integer", "boolean", "string", "date", "datetime"]
@@ -53,6 +55,8 @@ _ACCEPTS: dict[str, tuple[str, ...]] = {
     "date": ("date",),
     "datetime": ("datetime",),
     "temporal": TEMPORAL,
+    "orderable": (*NUMERIC, *TEMPORAL, "string"),
+    "whole": ("integer", "number"),  # a whole number, checked per row unless an integer
 }
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 MAX_FORMULA_CHARS = 2000
@@ -211,6 +215,7 @@ class _Checker:
         self.row_scope = row_scope if row_scope is not None else scope
         self.aggregate_context = aggregate_context
         self.in_aggregate = False
+        self.over_rows: str | None = None  # the window or aggregate a compute formula is in
         self.issues: list[FormulaIssue] = []
         self.refs: set[str] = set()
 
@@ -219,16 +224,20 @@ class _Checker:
             FormulaIssue(getattr(node, "lineno", 1), getattr(node, "col_offset", 0), message, hint)
         )
 
-    def expect(self, node: ast.expr, want: tuple[str, ...], role: str) -> None:
+    def expect(
+        self, node: ast.expr, want: tuple[str, ...], role: str, also: tuple[str, ...] = ()
+    ) -> Type | None:
+        """The type of `node`; an issue unless it is one of `want` (or of `also`)."""
         got = self.infer(node)
-        if got is None or got in want:
-            return
+        if got is None or got in want or got in also:
+            return got
         if want == NUMERIC:
             hint = "use add_days(d, n) or days_between(a, b)" if got in TEMPORAL else ""
             self.issue(node, f"{_A.get(got, got)} used as a number in {role}", hint)
         elif want == ("boolean",):
             what = "a number" if got in NUMERIC else _A.get(got, got)
             self.issue(node, f"{what} used as a boolean in {role}", "compare it, e.g. x > 0")
+        return got
 
     def infer(self, node: ast.expr) -> Type | None:
         if isinstance(node, ast.Constant):
@@ -248,16 +257,16 @@ class _Checker:
                 hint = "use ** for powers" if isinstance(node.op, ast.BitXor) else ""
                 self.issue(node, "operator not allowed in a formula", hint)
                 return None
-            self.expect(node.left, NUMERIC, f"'{op}'")
-            self.expect(node.right, NUMERIC, f"'{op}'")
-            return "number"
+            left = self.expect(node.left, NUMERIC, f"'{op}'")
+            right = self.expect(node.right, NUMERIC, f"'{op}'")
+            return _arithmetic_type(node, left, right)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 self.expect(node.operand, ("boolean",), "'not'")
                 return "boolean"
             if isinstance(node.op, ast.USub | ast.UAdd):
-                self.expect(node.operand, NUMERIC, "a sign")
-                return "number"
+                inner = self.expect(node.operand, NUMERIC, "a sign")
+                return "integer" if inner == "integer" else "number"
             self.issue(node, "operator not allowed in a formula")
             return None
         if isinstance(node, ast.BoolOp):
@@ -272,6 +281,8 @@ class _Checker:
             a, b = self.infer(node.body), self.infer(node.orelse)
             if a and b and a != b and not (a in NUMERIC and b in NUMERIC):
                 self.issue(node, f"the branches of 'if' have different types ({a} and {b})")
+            if a in NUMERIC and b in NUMERIC and a != b:
+                return "number"  # an integer in one branch, a number in the other
             return a or b
         if isinstance(node, ast.Call):
             return self.call(node)
@@ -297,7 +308,7 @@ class _Checker:
         if sym is None and self.aggregate_context and not self.in_aggregate:
             sym = self.row_scope.get(node.id)  # a field outside an aggregate: said below
         if sym is None:
-            funcs = set(SCALAR_FUNCTIONS) | (set(AGGREGATES) if self.aggregate_context else set())
+            funcs = set(SCALAR_FUNCTIONS) | set(AGGREGATES)
             outer = self.scope.get(node.id) if self.in_aggregate else None
             if node.id in funcs:
                 self.issue(node, f"'{node.id}' is a function; call it: {node.id}(...)")
@@ -352,18 +363,14 @@ class _Checker:
         if not isinstance(node.func, ast.Name):
             self.issue(node, "only the formula functions can be called")
             return None
+        fname, nargs = node.func.id, len(node.args)
+        over_rows = is_aggregate_call(fname, nargs, self.aggregate_context)
         if any(isinstance(a, ast.Starred) for a in node.args) or (
-            node.keywords and node.func.id not in REGISTRY
+            node.keywords and fname not in REGISTRY and not over_rows
         ):
             self.issue(node, "functions take plain positional arguments")
             return None
-        fname, nargs = node.func.id, len(node.args)
-        if (
-            self.aggregate_context
-            and fname in AGGREGATES
-            and nargs <= 1
-            and not (fname in SCALAR_FUNCTIONS and nargs >= 2)
-        ):
+        if over_rows:
             return self.aggregate(node, fname)
         if fname in SCALAR_FUNCTIONS:
             lo, hi = SCALAR_FUNCTIONS[fname]
@@ -371,48 +378,49 @@ class _Checker:
                 want = f"{lo}" if lo == hi else f"{lo} to {hi}"
                 self.issue(node, f"{fname}() takes {want} arguments, got {nargs}")
                 return None
-            for arg in node.args:
-                self.expect(arg, NUMERIC, f"{fname}()")
-            return "integer" if fname in ("ceil", "floor") else "number"
-        if fname in AGGREGATES:
-            self.issue(node, f"aggregate '{fname}' can only be used in summary and groups")
-            return None
+            types = [self.expect(arg, NUMERIC, f"{fname}()") for arg in node.args]
+            # As Python: ceil, floor and round(x) make ints; min, max, abs keep them.
+            if fname in ("ceil", "floor") or (fname == "round" and nargs == 1):
+                return "integer"
+            whole = all(t == "integer" for t in types)
+            return "integer" if fname in ("min", "max", "abs") and whole else "number"
         function = REGISTRY.get(fname)
         if function is not None:
             return self.registry_call(node, function)
-        known = {*SCALAR_FUNCTIONS, *REGISTRY.names()} | (
-            set(AGGREGATES) if self.aggregate_context else set()
-        )
-        self.issue(node, f"unknown function '{fname}'", did_you_mean(fname, known))
+        known = {*SCALAR_FUNCTIONS, *REGISTRY.names(), *AGGREGATES}
+        hint = INSTEAD.get(fname) or did_you_mean(fname, known)
+        self.issue(node, f"unknown function '{fname}'", hint)
         return None
 
     def registry_call(self, node: ast.Call, function: Function) -> Type | None:
         """A call of a registry function: its arity, keywords, argument types and
         constant arguments; its type."""
         fname, nargs = function.name, len(node.args)
+        if function.kind == "window" and self.aggregate_context:
+            self.issue(node, f"{fname}() is per row: use it in compute")
+            return None
         if not function.least <= nargs <= function.most:
             lo, hi = function.least, function.most
             want = f"{lo}" if lo == hi else f"{lo} to {hi}" if hi < 16 else f"at least {lo}"
             noun = "argument" if want == "1" else "arguments"
             self.issue(node, f"{fname}() takes {want} {noun}, got {nargs}")
             return None
-        for kw in node.keywords:
-            if kw.arg not in function.keywords:
-                allowed = ", ".join(f"{k}=" for k in function.keywords)
-                more = f"; it takes {allowed}" if allowed else ""
-                self.issue(kw.value, f"{fname}() has no keyword '{kw.arg}'{more}")
-                return None
-        if function.kind == "aggregate" and self.aggregate_context:
-            if self.in_aggregate:
-                self.issue(node, f"aggregate '{fname}' inside another aggregate")
-                return None
-            self.in_aggregate = True
+        if self.unknown_keyword(node, fname, function.keywords):
+            return None
+        if fname in NEEDS_ORDER and not any(kw.arg == "order" for kw in node.keywords):
+            self.issue(node, f"{fname}() needs order=: the field (or fields) to rank by")
+            return None
+        over_rows = function.kind != "scalar"
+        if over_rows and not self.enter(node, fname):
+            return None
         try:
             types = [self.argument(node, function, i) for i in range(nargs)]
-            self.keyword_arguments(node, function)
+            self.keyword_arguments(node, fname)
         finally:
-            if function.kind == "aggregate" and self.aggregate_context:
-                self.in_aggregate = False
+            if over_rows:
+                self.leave()
+        if function.result == "first":
+            return types[0] if types else None
         if function.result == "same":
             known = [t for t in types if t]
             if all(t in NUMERIC for t in known) and "number" in known:
@@ -424,13 +432,18 @@ class _Checker:
         arg, want = node.args[i], function.arg_type(i)
         ordinal = _ORDINALS[i] if i < len(_ORDINALS) else f"#{i + 1}"
         if i in function.constant:
-            if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
-                self.issue(arg, f"{function.name}()'s {ordinal} argument must be written as text")
+            value = written(arg)
+            numeric = want in ("numeric", "number", "integer")
+            if value is None or isinstance(value, str) == numeric:
+                what = "a number" if numeric else "text"
+                self.issue(arg, f"{function.name}()'s {ordinal} argument must be written as {what}")
                 return None
-            problem = function.check_constant and function.check_constant(i, arg.value)
+            problem = function.check_constant and function.check_constant(i, value)
             if problem:
                 self.issue(arg, f"{function.name}(): {problem}")
-            return "string"
+            if isinstance(value, str):
+                return "string"
+            return "integer" if isinstance(value, int) else "number"
         got = self.infer(arg)
         if got is None:
             return None
@@ -448,16 +461,37 @@ class _Checker:
             wanted = "a number" if want in ("numeric", "number") else _A[accepted[0]]
             if want == "temporal":
                 wanted = "a date or datetime"
+            elif want == "orderable":
+                wanted = "a number, a date or text"
             self.issue(
                 arg,
                 f"{function.name}() takes {wanted} as its {ordinal} argument, got {_A[got]}",
             )
         return got
 
-    def keyword_arguments(self, node: ast.Call, function: Function) -> None:
-        """`order=` and `per=`: a row field, `-field` (descending, for order), or a list
-        of them. Windows are per row: only compute formulas may use them."""
+    def unknown_keyword(self, node: ast.Call, fname: str, allowed: tuple[str, ...]) -> bool:
+        """Whether the call has a keyword its function does not take (an issue if so)."""
         for kw in node.keywords:
+            if kw.arg not in allowed:
+                listed = ", ".join(f"{k}=" for k in allowed)
+                more = f"; it takes {listed}" if listed else ""
+                self.issue(kw.value, f"{fname}() has no keyword '{kw.arg}'{more}")
+                return True
+        return False
+
+    def keyword_arguments(self, node: ast.Call, fname: str) -> None:
+        """`order=` and `per=`: a row field, `-field` (descending, for order), or a list
+        of them. Windows are per row: only compute formulas may use them; so is `per=`
+        (an aggregate in summary is over all rows, in groups over the group's). The
+        fields named are dependencies of a compute formula, as its other names are."""
+        for kw in node.keywords:
+            if kw.arg == "per" and self.aggregate_context:
+                self.issue(
+                    kw.value,
+                    f"{fname}(..., per=) is for compute: in summary an aggregate is over all"
+                    " rows, in groups.summary over the group's",
+                )
+                continue
             items = kw.value.elts if isinstance(kw.value, ast.List) else [kw.value]
             for item in items:
                 name = item
@@ -478,24 +512,93 @@ class _Checker:
                 elif not self.in_aggregate:
                     self.refs.add(name.id)
 
+    def enter(self, node: ast.Call, fname: str) -> bool:
+        """Into the arguments of a call over rows (an aggregate, a window), unless it is
+        inside another (an issue). In summary and groups the names in there are row
+        fields; in compute (over the input, or the row's partition) they are what they
+        are outside, and one window or aggregate cannot be inside another: DuckDB computes
+        them all at once, over the row values of the query before."""
+        if self.aggregate_context:
+            if self.in_aggregate:
+                self.issue(node, f"aggregate '{fname}' inside another aggregate")
+                return False
+            self.in_aggregate = True
+        elif self.over_rows is not None:
+            self.issue(
+                node,
+                f"{fname}() inside {self.over_rows}(): compute it as a field of its own first",
+            )
+            return False
+        else:
+            self.over_rows = fname
+        return True
+
+    def leave(self) -> None:
+        self.in_aggregate = False
+        self.over_rows = None
+
     def aggregate(self, node: ast.Call, fname: str) -> Type | None:
-        if self.in_aggregate:
-            self.issue(node, f"aggregate '{fname}' inside another aggregate")
+        """sum mean count min max over rows: in summary and groups the block's rows (or
+        the group's); in compute every row of the input, or of the row's per= partition."""
+        if not self.enter(node, fname):
             return None
-        lo, hi = AGGREGATES[fname]
-        if not lo <= len(node.args) <= hi:
-            self.issue(node, f"{fname}() takes {'one argument' if lo else 'at most one argument'}")
-            return None
-        self.in_aggregate = True
         try:
+            lo, hi = AGGREGATES[fname]
+            if not lo <= len(node.args) <= hi:
+                many = "one argument" if lo else "at most one argument"
+                self.issue(node, f"{fname}() takes {many}")
+                return None
+            if self.unknown_keyword(node, fname, ("per",)):
+                return None
+            self.keyword_arguments(node, fname)
             if fname == "count":
                 if node.args:
                     self.expect(node.args[0], ("boolean",), "count()")
                 return "integer"
-            self.expect(node.args[0], NUMERIC, f"{fname}()")
-            return "number"
+            also = TEMPORAL if fname in ("min", "max") else ()
+            got = self.expect(node.args[0], NUMERIC, f"{fname}()", also)
+            return got if got in TEMPORAL else "number"  # the earliest or latest date
         finally:
-            self.in_aggregate = False
+            self.leave()
+
+
+def is_aggregate_call(fname: str, nargs: int, aggregate_context: bool = True) -> bool:
+    """Whether a call of one of the first five aggregates' names is the aggregate: min(x)
+    over rows is, min(a, b) is the scalar function; min() is the aggregate's arity error
+    in summary and groups, the scalar's in compute."""
+    if fname not in AGGREGATES:
+        return False
+    if fname in SCALAR_FUNCTIONS:
+        return nargs == 1 or (nargs == 0 and aggregate_context)
+    return True
+
+
+def written(node: ast.expr) -> str | int | float | None:
+    """The value of a constant as a formula writes it: text, or a number with its sign
+    (`-2`); None for anything else."""
+    sign, signed = 1, False
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign, signed = -sign if isinstance(node.op, ast.USub) else sign, True
+        node = node.operand
+    if not isinstance(node, ast.Constant) or isinstance(node.value, bool):
+        return None
+    if isinstance(node.value, str):
+        return None if signed else node.value
+    if isinstance(node.value, int | float):
+        return sign * node.value
+    return None
+
+
+def _arithmetic_type(node: ast.BinOp, left: Type | None, right: Type | None) -> Type:
+    """Integers make integers, as in Python, except through `/` and a power whose
+    exponent is not written as a whole number of at least 0 (`2 ** -1` is 0.5)."""
+    if left != "integer" or right != "integer" or isinstance(node.op, ast.Div):
+        return "number"
+    if isinstance(node.op, ast.Pow):
+        exponent = node.right
+        if not (isinstance(exponent, ast.Constant) and isinstance(exponent.value, int)):
+            return "number"
+    return "integer"
 
 
 def _kind(t: str | None) -> str:

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 FILE_FORMATS = ("csv", "json", "sqlite")  # formats whose location is a file path
 
 
 def file_location(inp: dict[str, Any]) -> str | None:
-    """The input's location if it names a file (not a URL, not postgres)."""
+    """The input's location if it names a file (not a URL, not postgres, not another
+    spec's results: those are where its program writes them, when the program runs)."""
+    if inp.get("from"):
+        return None
     loc = inp.get("location")
     if inp.get("format") in FILE_FORMATS and isinstance(loc, str) and loc and "://" not in loc:
         return loc
@@ -29,6 +32,22 @@ def file_location(inp: dict[str, Any]) -> str | None:
 def is_copied(location: str, outside_project: bool) -> bool:
     """Whether a build copies the file: relative locations, and anything opted in."""
     return outside_project or not os.path.isabs(location)
+
+
+DATA_DIR = "data"  # where a build keeps the copies, in the program's directory
+
+
+def packaged_location(inp: dict[str, Any]) -> str | None:
+    """Where the program finds the input by default: the build's copy of a file it
+    copies (a location already under data/ keeps its path, anything else, such as
+    sample.csv or ../shared/x.csv, goes to data/<file name>), else the location."""
+    location = file_location(inp)
+    if location is None or not is_copied(location, bool(inp.get("outside_project"))):
+        return inp.get("location")
+    rel = PurePosixPath(location.replace("\\", "/"))
+    if rel.parts and rel.parts[0] == DATA_DIR and ".." not in rel.parts:
+        return str(rel)
+    return f"{DATA_DIR}/{rel.name}"
 
 
 def resolve(location: str, base_dir: Path) -> Path:

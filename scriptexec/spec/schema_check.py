@@ -87,7 +87,11 @@ def _translate(error: Any, doc: Located, display: str) -> Iterator[Problem]:
         return Problem(display, line, col, dotted(path), msg, hint)
 
     if kind in ("anyOf", "oneOf") and error.context:
-        yield from _translate(_best_branch(error), doc, display)
+        keys = _branch_keys(schema.get(kind), instance)
+        if keys is None:
+            yield from _translate(_best_branch(error), doc, display)
+        else:
+            yield from _keyed_problems(error, keys, doc, display)
     elif kind == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
         for key in instance:
@@ -138,6 +142,50 @@ def _pattern_message(error: Any, instance: Any, what: str = "") -> str:
     meaning = _PATTERN_MEANING.get(pattern, f"text matching {pattern}")
     shown = f"{what} {str(instance)!r}" if what else _describe(instance)
     return f"{shown} is not valid (expected {meaning})"
+
+
+def _branch_keys(branches: Any, instance: Any) -> list[str] | None:
+    """The key that tells each branch apart, when every branch is a mapping with one
+    required key of its own (an assertion: `unique`, `range`, ...); else None."""
+    if not isinstance(instance, dict) or not isinstance(branches, list) or len(branches) < 2:
+        return None
+    required = [b.get("required") if isinstance(b, dict) else None for b in branches]
+    if any(not isinstance(r, list) or len(r) != 1 for r in required):
+        return None
+    return [str(r[0]) for r in required if isinstance(r, list)]
+
+
+def _keyed_problems(error: Any, keys: list[str], doc: Located, display: str) -> Iterator[Problem]:
+    """A mapping against branches told apart by a key: every problem of the branch it
+    names (that one is meant), else which key is missing, unknown or one too many."""
+    path = tuple(error.absolute_path)
+    instance: dict[str, Any] = error.instance
+    named = [k for k in keys if k in instance]
+
+    def at_key(p: tuple[Any, ...], msg: str, hint: str = "") -> Problem:
+        line, col = doc.pos(p)
+        return Problem(display, line, col, dotted(p), msg, hint)
+
+    if len(named) == 1:
+        branch = keys.index(named[0])
+        for sub in error.context:
+            if sub.relative_schema_path and sub.relative_schema_path[0] == branch:
+                yield from _translate(sub, doc, display)
+    elif named:
+        yield at_key(
+            (*path, named[1]),
+            f"'{named[0]}' and '{named[1]}' cannot be combined",
+            "give each its own list item",
+        )
+    else:
+        branches = error.schema.get(error.validator, [])
+        known = {k for b in branches for k in b.get("properties", {})}
+        unknown = [k for k in instance if k not in known]
+        for key in unknown:
+            hint = did_you_mean(key, keys) or "expected one of: " + ", ".join(keys)
+            yield at_key((*path, key), f"unknown key '{key}'", hint)
+        if not unknown:
+            yield at_key(path, "needs one of the keys: " + ", ".join(keys))
 
 
 def _best_branch(error: Any) -> Any:

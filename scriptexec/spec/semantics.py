@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from scriptexec.errors import Problem
-from scriptexec.spec import formulas
+from scriptexec.spec import date_values, formulas
+from scriptexec.spec.assertions import check_assertions
 from scriptexec.spec.encodings import encoding_problem
 from scriptexec.spec.formulas import Checked, Symbol
 from scriptexec.spec.locations import FILE_FORMATS, file_location, is_copied, location_problem
 from scriptexec.spec.suggest import did_you_mean
+from scriptexec.spec.upstream import UpstreamRead, quiet_after_unresolved, resolve_inputs
 from scriptexec.spec.yamlload import Located, Path_, dotted
 
 
@@ -31,9 +33,11 @@ class Resolved:
     summary: dict[str, Checked] = field(default_factory=dict)  # in dependency order
     group_summary: dict[str, Checked] = field(default_factory=dict)
     scope: dict[str, Symbol] = field(default_factory=dict)
+    # inputs read from another spec (`from`) -> upstream.UpstreamRead
+    upstream: dict[str, UpstreamRead] = field(default_factory=dict)
 
 
-_TYPES = ("string", "number", "integer", "boolean")
+_TYPES = ("string", "number", "integer", "boolean", "date", "datetime")
 
 
 def _dict(x: Any) -> dict[str, Any]:
@@ -42,6 +46,23 @@ def _dict(x: Any) -> dict[str, Any]:
 
 def _list(x: Any) -> list[Any]:
     return x if isinstance(x, list) else []
+
+
+EXCERPT_CHARS = 76  # of a formula's line shown under its problem
+
+
+def _caret(source: str, issue: formulas.FormulaIssue) -> str:
+    """The formula's line the issue is on and a caret under its column, indented; a long
+    line is cut to the part around the caret."""
+    lines = source.strip().split("\n")
+    if not 1 <= issue.line <= len(lines):
+        return ""
+    text, col = lines[issue.line - 1], issue.col
+    start = max(0, min(col - EXCERPT_CHARS // 2, len(text) - EXCERPT_CHARS))
+    shown = text[start : start + EXCERPT_CHARS]
+    if not shown.strip() or "\x00" in shown:
+        return ""
+    return f"    {shown}\n    {' ' * (col - start)}^"
 
 
 def field_type(decl: Any) -> tuple[str, bool] | None:
@@ -87,37 +108,50 @@ class _Analyzer:
 
     # -- inputs -------------------------------------------------------------------------
 
+    def _fields(self, iname: str) -> dict[str, Any]:
+        """An input's fields as declared, or as read from another spec's results."""
+        read = self.r.upstream.get(iname)
+        if read is not None:
+            return dict(read.declarations())
+        return _dict(_dict(_dict(self.data.get("inputs")).get(iname)).get("fields"))
+
     def inputs(self) -> None:
         inputs = _dict(self.data.get("inputs"))
         for name in inputs:
             if name in formulas.RESERVED or keyword.iskeyword(name):
                 self.problem(("inputs", name), f"'{name}' is a reserved word")
+        self.r.upstream, self.unresolved_upstream = resolve_inputs(
+            self.data, self.display, self.base_dir, self.root, self.problem
+        )
         self.r.row_source = self._row_source(inputs)
-        source = _dict(inputs.get(self.r.row_source)) if self.r.row_source else {}
+        source = self._fields(self.r.row_source) if self.r.row_source else {}
         for iname, spec in inputs.items():
             spec = _dict(spec)
-            self._input_options(iname, spec)
+            if "from" not in spec:
+                self._input_options(iname, spec)
             joined = iname != self.r.row_source
             join_on = spec.get("join_on")
-            for fname, decl in _dict(spec.get("fields")).items():
+            for fname, decl in self._fields(iname).items():
                 ft = field_type(decl)
                 if ft is None:
                     continue
                 path: Path_ = ("inputs", iname, "fields", fname)
+                if "from" not in spec and isinstance(decl, dict):
+                    self._field_options(path, decl, ft[0], spec.get("format"))
                 if joined and fname == join_on:
                     continue  # the join key is the row source's field
                 if self.declare(fname, path):
                     # A misspelt type is reported by the schema; the field still exists.
                     self.r.fields[fname] = ft[0] if ft[0] in _TYPES else "unknown"
             if joined and isinstance(join_on, str):
-                if join_on not in _dict(spec.get("fields")):
+                if join_on not in self._fields(iname):
                     self.problem(
                         ("inputs", iname, "join_on"),
                         f"join field '{join_on}' is not a field of input '{iname}'",
-                        did_you_mean(join_on, _dict(spec.get("fields"))),
+                        did_you_mean(join_on, self._fields(iname)),
                         value=True,
                     )
-                elif join_on not in _dict(source.get("fields")):
+                elif join_on not in source:
                     self.problem(
                         ("inputs", iname, "join_on"),
                         f"join field '{join_on}' is not a field of the row source "
@@ -193,6 +227,20 @@ class _Analyzer:
             if found is not None:
                 self.problem((*base, "location"), found[0], found[1], value=True)
 
+    def _field_options(
+        self, path: Path_, decl: dict[str, Any], typ: str, input_format: Any
+    ) -> None:
+        """A field's `format` (dates only, codes the program reads) and `path` (JSON)."""
+        fmt, json_path = decl.get("format"), decl.get("path")
+        if "format" in decl and typ not in ("date", "datetime"):
+            self.problem((*path, "format"), "'format' only applies to date and datetime fields")
+        elif isinstance(fmt, str) and (bad := date_values.format_problem(fmt)):
+            self.problem((*path, "format"), bad[0], bad[1], value=True)
+        if "path" in decl and input_format not in ("json", "http"):
+            self.problem((*path, "path"), "'path' only applies to json and http inputs")
+        elif isinstance(json_path, str) and (problem := date_values.path_problem(json_path)):
+            self.problem((*path, "path"), problem, value=True)
+
     def _repeat(
         self, iname: str, spec: dict[str, Any], repeat: dict[str, Any], joined: bool
     ) -> None:
@@ -201,7 +249,7 @@ class _Analyzer:
             self.problem(path, "only the row source can repeat its rows")
             return
         count, as_ = repeat.get("count"), repeat.get("as")
-        fields = _dict(spec.get("fields"))
+        fields = self._fields(iname)
         if isinstance(count, str):
             ft = field_type(fields.get(count))
             if ft is None:
@@ -223,10 +271,13 @@ class _Analyzer:
             spec = _dict(spec)
             path: Path_ = ("parameters", name)
             typ = spec.get("type")
-            if not self.declare(name, path) or typ not in ("number", "integer", "boolean"):
+            if not self.declare(name, path) or typ not in ("number", "integer", "boolean", "date"):
                 continue
             self.r.scope[name] = Symbol("param", typ)
             default, lo, hi = spec.get("default"), spec.get("min"), spec.get("max")
+            if typ == "date":
+                self._date_parameter(path, spec)
+                continue
             if typ == "boolean":
                 if not isinstance(default, bool) and default is not None:
                     self.problem(
@@ -238,13 +289,20 @@ class _Analyzer:
                     if key in spec:
                         self.problem((*path, key), f"a boolean parameter has no {key}")
                 continue
-            if isinstance(default, bool):
+            if isinstance(default, bool | str):
                 self.problem(
                     (*path, "default"),
                     f"the default of this {typ} parameter must be a number",
                     value=True,
                 )
                 continue
+            for key in ("min", "max"):
+                if isinstance(spec.get(key), str):  # the schema lets dates through
+                    self.problem(
+                        (*path, key),
+                        f"the {key} of this {typ} parameter must be a number",
+                        value=True,
+                    )
             if typ == "integer" and isinstance(default, float) and not default.is_integer():
                 self.problem(
                     (*path, "default"),
@@ -266,6 +324,32 @@ class _Analyzer:
                         (*path, "default"), f"default {default} is above max {hi}", value=True
                     )
 
+    def _date_parameter(self, path: Path_, spec: dict[str, Any]) -> None:
+        """A date parameter: its default a date or `today`, its bounds dates."""
+        shape = date_values.DATE_SHAPE
+        days: dict[str, Any] = {}
+        for key in ("default", "min", "max"):
+            value = spec.get(key)
+            if value is None or (key == "default" and value == "today"):
+                continue
+            days[key] = date_values.as_date(value)
+            if days[key] is None:
+                today = " or today" if key == "default" else ""
+                self.problem(
+                    (*path, key),
+                    f"the {key} of a date parameter must be a date ({shape}){today}, got {value!r}",
+                    value=True,
+                )
+        if "step" in spec:
+            self.problem((*path, "step"), "a date parameter has no step")
+        lo, hi, default = days.get("min"), days.get("max"), days.get("default")
+        if lo and hi and lo > hi:
+            self.problem((*path, "min"), f"min {lo} is after max {hi}", value=True)
+        if default and lo and default < lo:
+            self.problem((*path, "default"), f"default {default} is before min {lo}", value=True)
+        if default and hi and default > hi:
+            self.problem((*path, "default"), f"default {default} is after max {hi}", value=True)
+
     # -- formulas -----------------------------------------------------------------------
 
     def formula(
@@ -282,8 +366,9 @@ class _Analyzer:
         )
         for issue in issues:
             line, col = self._formula_position(path, issue)
+            excerpt = _caret(source, issue)
             self.problems.append(
-                Problem(self.display, line, col, dotted(path), issue.message, issue.hint)
+                Problem(self.display, line, col, dotted(path), issue.message, issue.hint, excerpt)
             )
         return checked
 
@@ -485,6 +570,21 @@ class _Analyzer:
                         value=True,
                     )
 
+    def rules(self) -> None:
+        rules = _dict(self.data.get("rules"))
+        if rules.get("division_by_zero") == "missing" and rules.get("missing") == "error":
+            self.problem(
+                ("rules", "division_by_zero"),
+                "division_by_zero: missing makes a missing result, which missing: error"
+                " makes a row error",
+                "set missing: propagate, or division_by_zero: error",
+                value=True,
+            )
+
+    def assertions(self) -> None:
+        types = {n: s.type for n, s in self.r.scope.items() if s.kind == "field"}
+        check_assertions(_list(self.data.get("assertions")), types, self.problem)
+
     def outputs(self) -> None:
         outs = _list(self.data.get("outputs"))
         if "groups.csv" in outs and not self.data.get("groups"):
@@ -508,7 +608,7 @@ class _Analyzer:
                         did_you_mean(iname, inputs),
                     )
                     continue
-                fields = _dict(_dict(inputs[iname]).get("fields"))
+                fields = self._fields(iname)
                 for j, row in enumerate(_list(given_rows)):
                     for key, value in _dict(row).items():
                         path: Path_ = (*base, "given", iname, j, key)
@@ -519,7 +619,8 @@ class _Analyzer:
                                 did_you_mean(key, fields),
                             )
                             continue
-                        self._value_type(path, value, field_type(fields[key]))
+                        fmt = _dict(fields[key]).get("format")
+                        self._value_type(path, value, field_type(fields[key]), fmt)
             for pname, value in _dict(check.get("parameters")).items():
                 path = (*base, "parameters", pname)
                 if pname not in params:
@@ -543,7 +644,9 @@ class _Analyzer:
                         did_you_mean(key, summary_names),
                     )
 
-    def _value_type(self, path: Path_, value: Any, ft: tuple[str, bool] | None) -> None:
+    def _value_type(
+        self, path: Path_, value: Any, ft: tuple[str, bool] | None, fmt: Any = None
+    ) -> None:
         if ft is None:
             return
         typ, required = ft
@@ -552,6 +655,9 @@ class _Analyzer:
         if value is None:
             if required:
                 self.problem(path, "a required field is null", value=True)
+            return
+        if typ in ("date", "datetime"):
+            self._date_value(path, value, typ, fmt)
             return
         ok = {
             "string": isinstance(value, str),
@@ -562,10 +668,31 @@ class _Analyzer:
         if not ok:
             self.problem(path, f"expected a {typ}, got {value!r}", value=True)
 
+    def _date_value(self, path: Path_, value: Any, typ: str, fmt: Any) -> None:
+        """A check's date: ISO text (which the check writes in the field's format), or
+        text in that format."""
+        iso = date_values.as_date if typ == "date" else date_values.is_datetime
+        if iso(value) or (isinstance(fmt, str) and date_values.matches_format(value, fmt)):
+            return
+        shape = date_values.DATE_SHAPE if typ == "date" else "YYYY-MM-DDTHH:MM:SS"
+        said = f"{shape} or {fmt}" if isinstance(fmt, str) else shape
+        self.problem(path, f"expected a {typ} ({said}), got {value!r}", value=True)
+
     def _param_value(self, path: Path_, spec: dict[str, Any], value: Any) -> None:
         typ = spec.get("type")
         if typ == "boolean" and not isinstance(value, bool):
             self.problem(path, f"expected true or false, got {value!r}", value=True)
+            return
+        if typ == "date":
+            day = date_values.as_date(value)
+            low, high = date_values.as_date(spec.get("min")), date_values.as_date(spec.get("max"))
+            if day is None:
+                shape = date_values.DATE_SHAPE
+                self.problem(path, f"expected a date ({shape}), got {value!r}", value=True)
+            elif low and day < low:
+                self.problem(path, f"{day} is before the parameter's min {low}", value=True)
+            elif high and day > high:
+                self.problem(path, f"{day} is after the parameter's max {high}", value=True)
             return
         if typ in ("number", "integer"):
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -590,6 +717,10 @@ def analyze(
     a.steps()  # after compute: a step's function sees the computed fields, not vice versa
     a.summary()
     a.charts()
+    a.assertions()
     a.outputs()
     a.checks()
+    a.rules()
+    if a.unresolved_upstream:
+        a.problems = quiet_after_unresolved(a.problems)
     return a.r, a.problems

@@ -201,6 +201,11 @@ class _Builder:
             return None
         if isinstance(node, yaml.ScalarNode):
             self.value_pos[path] = (mark.line + 1, mark.column + 1, node.style or "")
+            if node.tag == _YAML_TAG + "timestamp":
+                # `2024-03-31` as the text written, not a datetime.date: a spec's values
+                # are JSON's (its canonical form is hashed as JSON), and a date field or
+                # parameter reads ISO text; a string field keeps exactly what was typed.
+                return str(node.value)
             try:
                 return self._scalar_loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:

@@ -40,8 +40,11 @@ class GenerateStage:
                 "groups",
                 "outputs",
                 "on_error",
+                "rules",
             )
         }
+        if c["assertions"]:  # only when given: other specs' keys stay put
+            values["spec.assertions"] = c["assertions"]
         values["spec.interface.web"] = c["interface"]["web"]
         values["spec.runtime.network"] = c["runtime"]["network"]
         for name in template_names():

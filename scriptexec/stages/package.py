@@ -14,7 +14,7 @@ import os
 import shlex
 import stat
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -22,7 +22,7 @@ import jinja2
 from scriptexec.config import CONFIG_FILENAME
 from scriptexec.container import APP_UID, container_env, image_repo
 from scriptexec.errors import BuildError
-from scriptexec.spec.locations import file_location, is_copied, resolve
+from scriptexec.spec.locations import file_location, is_copied, packaged_location, resolve
 from scriptexec.stages.base import StageContext, StageResult
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ TEMPLATES = {
     "deploy.sh": "package/deploy.sh.j2",
     "README.md": "package/README.md.j2",
 }
-DATA_DIR = "data"
 DATA_MODE = 0o644  # what build/ files get; a copy of a tighter source keeps the tighter mode
 
 
@@ -71,12 +70,7 @@ def data_files(spec: Spec, root: Path) -> list[DataFile]:
                 f"{spec.display}:{spec.line_of('inputs', name, 'location')}: "
                 f"inputs.{name}.location: {location!r} resolves to {source}, outside the project"
             )
-        rel = PurePosixPath(location.replace("\\", "/"))
-        if rel.parts and rel.parts[0] == DATA_DIR and ".." not in rel.parts:
-            dest = str(rel)
-        else:
-            dest = f"{DATA_DIR}/{rel.name}"
-        out.append(DataFile(name, source, dest))
+        out.append(DataFile(name, source, str(packaged_location(inp))))
     return out
 
 

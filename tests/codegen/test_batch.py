@@ -384,19 +384,21 @@ def test_rent_roll_unmatched_join_is_reported(tmp_path: Path) -> None:
     result = run(rent_roll(tmp_path, units), "run", "--json")
     assert result.code == 0, result
     u5 = rows_by(result.json, "unit_id")["U5"]
-    assert u5["market_rent_psf"] is None
-    assert u5["error"] == "missing value in market_rent (market_rent_psf is empty)"
+    # no market rate: market_rent is missing (propagated, not an error), and the prose
+    # step that divides by it fails the row
+    assert u5["market_rent_psf"] is None and u5["market_rent"] is None
+    assert u5["error"] == "missing value in step rent_band"
     assert "1 row(s) have no match in input market (on unit_type)" in result.err
-    assert result.json["summary"]["occupancy"] == 0.75  # U5 is left out
+    assert result.json["summary"]["occupancy"] == 0.75  # U5 is in error: left out
 
 
 def test_on_error_fail_names_the_row_and_field(tmp_path: Path) -> None:
     units = UNITS_CSV + "U5,Oak,Loft,700,true,1700\n"
     result = run(rent_roll(tmp_path, units, on_error="fail"), "run", "--json")
     assert result.code == 1, result
-    assert "error: row 5 (unit_id=U5): missing value in market_rent (market_rent_psf is empty)" in result.err
+    assert "error: row 5 (unit_id=U5): missing value in step rent_band" in result.err
     assert result.json == {
-        "error": "row 5 (unit_id=U5): missing value in market_rent (market_rent_psf is empty)",
+        "error": "row 5 (unit_id=U5): missing value in step rent_band",
         "exit_code": 1,
     }
 

@@ -7,7 +7,9 @@ summary and groups queries, and checks the answers against values worked out by 
 
 from __future__ import annotations
 
+import ast
 import csv
+import datetime
 import json
 import math
 import re
@@ -27,6 +29,7 @@ from scriptexec.codegen.model import program_model
 from scriptexec.codegen.sql import compile_queries
 from scriptexec.errors import BuildError
 from scriptexec.spec import formulas
+from scriptexec.spec.functions import REGISTRY
 from scriptexec.spec.model import load_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
@@ -79,7 +82,11 @@ def test_arithmetic_is_pythons(tmp_path: Path) -> None:
     assert row["power"] == 8.0 and row["int_power"] == 49.0
     assert row["int_floordiv"] == 3.0 and row["int_mod"] == 1.0 and row["int_sum"] == 9.0
     assert row["unary"] == 7.5 and row["plus"] == 7.0
-    assert all(isinstance(row[k], float) for k in compute)  # numbers, as the old coerce made them
+    # integers make integers, as in Python (issue 15: years printed as 2022.0); a power
+    # whose exponent is a field may be fractional (7 ** -1), so it is a number
+    ints = {"int_floordiv", "int_mod", "int_sum", "plus"}
+    assert {k for k in compute if isinstance(row[k], int)} == ints
+    assert all(isinstance(row[k], float) for k in set(compute) - ints)
 
 
 def test_floor_division_and_modulo_of_floats_use_the_exact_remainder(tmp_path: Path) -> None:
@@ -256,6 +263,7 @@ def test_an_infinity_along_the_way_is_no_error_when_the_result_is_finite(tmp_pat
 
 
 def test_missing_optional_fields_name_the_field(tmp_path: Path) -> None:
+    # rules.missing: error: a formula whose result is missing fails its row
     fields = {"rent": "number?", "occupied": "boolean", "sqft": "number"}
     compute = {
         "annual": "rent * 12 if occupied else 0",
@@ -263,7 +271,7 @@ def test_missing_optional_fields_name_the_field(tmp_path: Path) -> None:
         "lowest": "min(rent, sqft)",
         "vacant_or_cheap": "not occupied or rent < 1000",
     }
-    model = spec_model(tmp_path, fields=fields, compute=compute)
+    model = spec_model(tmp_path, fields=fields, compute=compute, rules={"missing": "error"})
     rows = run(
         model,
         [
@@ -293,6 +301,7 @@ def test_a_missing_condition_takes_neither_branch(tmp_path: Path) -> None:
         {"flag": "boolean?", "a": "number"},
         {"x": "a if flag else 0"},
         {"flag": None, "a": 1.0},
+        rules={"missing": "error"},
     )
     assert (row["x"], row["error"]) == (None, "missing value in x (flag is empty)")
 
@@ -313,9 +322,11 @@ def test_parameters_are_bound_not_formatted(tmp_path: Path) -> None:
 
 
 def test_integer_arithmetic_never_overflows_the_query(tmp_path: Path) -> None:
-    # BIGINT arithmetic would raise for the whole query; the formulas compute in DOUBLE
+    # BIGINT arithmetic would raise for the whole query; the formulas compute in DOUBLE,
+    # and an integer result must fit BIGINT: 2**124 does not (a row error, not a failed
+    # query); 2**62 + 1 is computed in DOUBLE, which holds 53 bits: 2**62
     row = one_row(tmp_path, {"i": "integer"}, {"x": "i * i", "y": "i + 1"}, {"i": 2**62})
-    assert (row["x"], row["y"], row["error"]) == (float(2**124), float(2**62 + 1), None)
+    assert (row["x"], row["y"], row["error"]) == (None, 2**62, "number too large in x")
 
 
 # -- joins and repeats ---------------------------------------------------------------------
@@ -348,8 +359,16 @@ def test_lookups_join_on_their_key_and_unmatched_rows_get_nulls(tmp_path: Path) 
         ("U1", "shop", 0.5, 50.0),
         ("U2", "barn", None, None),
     ]
-    assert rows[1]["error"] == "missing value in cost (ratio is empty)"
+    assert rows[1]["error"] is None  # a lookup that found nothing: missing (propagated)
     assert [r["_label"] for r in rows] == ["row 1", "row 2"]
+    strict = spec_model(
+        tmp_path,
+        inputs=inputs,
+        rows="units",
+        compute={"cost": "rent * ratio"},
+        rules={"missing": "error"},
+    )
+    assert run(strict, data).rows[1]["error"] == "missing value in cost (ratio is empty)"
 
 
 def test_join_keys_of_different_numeric_types_match_as_in_python(tmp_path: Path) -> None:
@@ -444,6 +463,9 @@ def test_summary_values_refer_to_each_other_over_rows_without_errors(tmp_path: P
         "_e_big": None,
         "mean_opt": 1.5,
         "_e_mean_opt": None,
+        # each left out the one valid row whose opt is empty
+        "_n_opts": 1,
+        "_n_mean_opt": 1,
     }
 
 
@@ -457,7 +479,8 @@ def test_aggregates_of_nothing(tmp_path: Path) -> None:
         "twice": "mean(a) * 2",
         "share": "count(a > 0) / count()",
     }
-    model = spec_model(tmp_path, fields={"a": "number"}, summary=summary)
+    rules = {"missing": "error"}
+    model = spec_model(tmp_path, fields={"a": "number"}, summary=summary, rules=rules)
     s = run(model, []).summary
     # sum of nothing is 0, counts 0; mean and min of nothing are NULL (no error, as before);
     # arithmetic on the NULL mean is missing; 0 / 0 divides by zero
@@ -485,8 +508,8 @@ def test_integer_sums_are_exact(tmp_path: Path) -> None:
 
 
 def test_an_if_mixing_integer_and_number_is_a_number_column(tmp_path: Path) -> None:
-    # The model types `0 if ... else a * 1.5` integer (the if's first branch); its values
-    # need not be whole: a DOUBLE column (the runtime shows 0.0 as 0), as summaries see it
+    # `0 if ... else a * 1.5` mixes an integer and a number: a number (a DOUBLE column;
+    # the runtime shows 0.0 as 0), as summaries see it
     compute = {"z": "0 if a > 1 else a * 1.5"}
     groups = {"by": "kind", "summary": {"lo": "min(i)", "tops": "sum(ceil(z))"}}
     model = spec_model(
@@ -496,7 +519,7 @@ def test_an_if_mixing_integer_and_number_is_a_number_column(tmp_path: Path) -> N
         groups=groups,
         summary={"total": "sum(ceil(z))"},
     )
-    assert model["compute"][0]["type"] == "integer"
+    assert model["compute"][0]["type"] == "number"
     result = run(model, [{"kind": "k", "a": 1.0, "i": 7}, {"kind": "k", "a": 2.0, "i": 5}])
     assert [r["z"] for r in result.rows] == [1.5, 0.0]
     # ceil(1.5) + ceil(0) = 2; min(7, 5) = 5
@@ -788,8 +811,8 @@ def test_shipped_specs_pass_their_own_checks(name: str) -> None:
     m = program_model(spec)
     for check in spec.canonical["checks"]:
         result = run(m, check["given"], check.get("parameters") or {})
-        rows = [{k: v for k, v in r.items() if k != "_label"} for r in result.rows]
-        summary = {k: v for k, v in result.summary.items() if not k.startswith("_e_")}
+        rows = [{k: _written(v) for k, v in r.items() if k != "_label"} for r in result.rows]
+        summary = {k: _written(v) for k, v in result.summary.items() if not k.startswith("_e_")}
         errors = [v for k, v in result.summary.items() if k.startswith("_e_") and v]
         tolerance = {"abs": 0.0, "rel": 0.0, **(check.get("tolerance") or {})}
         diff = acceptance.compare(
@@ -798,10 +821,40 @@ def test_shipped_specs_pass_their_own_checks(name: str) -> None:
         assert diff == [], f"{name}: {check['name']}\n" + "\n".join(diff)
 
 
+def _written(value: Any) -> Any:
+    """A value as the outputs write it, which checks compare: a date as ISO text."""
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def _beyond_the_old_path(m: dict[str, Any]) -> bool:
+    """Whether a model uses what the old Python path never had: windows, aggregates in
+    compute, the registry's aggregates (tests/codegen/test_windows.py and
+    test_aggregates_more.py check those by hand instead), dates (test_dates.py)."""
+    fields = [f["type"] for i in m["inputs"] for f in i["fields"]]
+    if set(formulas.TEMPORAL) & {*fields, *(p["type"] for p in m["parameters"])}:
+        return True
+    items = [*m["compute"], *m["summary"], *((m["groups"] or {}).get("summary") or [])]
+    for item in items:
+        for node in ast.walk(formulas.parse(item["formula"])[0] or ast.Constant(0)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                function = REGISTRY.get(node.func.id)
+                in_compute = item in m["compute"]
+                first_five = formulas.is_aggregate_call(node.func.id, len(node.args))
+                if (function is not None and function.kind != "scalar") or (
+                    in_compute and first_five
+                ):
+                    return True
+    return False
+
+
 @pytest.mark.parametrize("name", DECLARATIVE)
 def test_shipped_specs_on_their_sample_data_agree_with_the_old_path(name: str) -> None:
     spec = load_spec(SPECS / f"{name}.yaml")
     m = program_model(spec)
+    if _beyond_the_old_path(m):
+        pytest.skip("windows, the newer aggregates or dates: the old path has none")
+    if any(i.get("upstream") for i in m["inputs"]):
+        pytest.skip("reads another spec's results (from:): no sample data of its own")
     data = {i["name"]: _sample_records(spec.path, i) for i in m["inputs"]}
     new, old = run(m, data), old_evaluate(m, data)
     assert len(new.rows) == len(old.rows) > 0

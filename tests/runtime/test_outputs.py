@@ -286,6 +286,8 @@ def test_the_spec_outputs_and_an_export_set(result: Result, dirs: Path) -> None:
         "summary_errors": [],
         "row_count": 6,
         "error_count": 1,
+        "left_out": {},
+        "warnings": [],
     }
     exports = sorted((dirs / "exports").iterdir())
     assert [p.suffix for p in exports] == [".csv", ".html", ".json"]

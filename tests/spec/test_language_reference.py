@@ -35,6 +35,13 @@ EXAMPLE_FIELDS = {
     "noi": "number",
     "units": "integer",
     "breach": "boolean",
+    "lease_start": "date",
+    "lease_end": "date",
+    "as_of": "date",
+    "signed_at": "datetime",
+    "start_text": "string",
+    "net_cash_flow": "number",
+    "property_id": "string",
 }
 _ROW = re.compile(r"^\| `([a-z_]+)\(.*?\| `(.+)` \|$")
 

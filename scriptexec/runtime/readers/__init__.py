@@ -2,12 +2,12 @@
 
 `load_inputs(db, program)` makes one table per input, `"input_<name>"`: the declared
 fields in spec order with their SQL types (number DOUBLE, integer BIGINT, boolean
-BOOLEAN, string VARCHAR; NULL for an empty optional value), then `_ord` (the record's
-1-based number in its source) and `_where` (how messages name it: `line 3`, `record 2`,
-`row 4`); a view rather than a table for a CSV file DuckDB read itself (table.py). Bad
-data is a ProgramError naming the source, the record, the field and the value
-(`data/p.csv, line 3, field gross_revenue: expected a number, got 'abc'`), raised before
-any table of that input exists.
+BOOLEAN, string VARCHAR, date DATE, datetime TIMESTAMP; NULL for an empty optional
+value), then `_ord` (the record's 1-based number in its source) and `_where` (how
+messages name it: `line 3`, `record 2`, `row 4`); a view rather than a table for a
+CSV file DuckDB read itself (table.py). Bad data is a ProgramError naming the source,
+the record, the field and the value (`data/p.csv, line 3, field gross_revenue:
+expected a number, got 'abc'`), raised before any table of that input exists.
 
 CSV files go through DuckDB's read_csv, with the types checked in SQL (csv_fast.py),
 unless the file is one only Python's csv module reads as the spec means it
@@ -33,6 +33,7 @@ from .json_input import read_fixture, read_json
 from .postgres_input import read_postgres, source_name
 from .sqlite_input import read_sqlite
 from .table import create_from_rows, drop_input, scratch, table_name
+from .upstream_input import check_present, load_parquet, restore_text
 
 __all__ = ["load_input", "load_inputs", "table_name"]
 
@@ -61,6 +62,13 @@ def load_input(db: duckdb.DuckDBPyConnection, inp: Input, agent: str = "scriptex
         return store(db, inp, shown, records)
     path = resolve(location)
     log.debug("input %s: reading %s", inp.name, path)
+    if inp.upstream:  # another spec's results, as its program wrote them
+        check_present(inp, path, location)
+        if inp.format == "parquet":
+            return load_parquet(db, inp, path, location)
+        if inp.format == "csv":
+            load_csv(db, inp, path, location)
+            return restore_text(db, inp)
     if inp.format == "csv":
         return load_csv(db, inp, path, location)
     if inp.format == "json":

@@ -14,6 +14,7 @@ nothing on clean data even though they repeat sub-expressions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..program import Field
@@ -37,6 +38,15 @@ BAD = "error('scriptexec: a value the fast reader does not take')"
 # character (csv_survey looks): the tests cost a third of the load on a file of numbers.
 MARKS = frozenset("_+,")
 SQL_CASTS = {"number": "DOUBLE", "integer": "BIGINT"}
+# The ISO forms the fast path takes (dates.py reads more: offsets, longer fractions,
+# whitespace around): hours to 23 and seconds to 59, as Python has them, where DuckDB's
+# cast reads "24:00:00" as the next day, and an offset it would drop without a word.
+FAST_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+FAST_DATETIME = FAST_DATE + r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
+# Declared formats whose codes DuckDB's strptime and Python's read alike once the text
+# is DuckDB's own rendering of the value (the tiers check that): fixed-width numbers.
+FAST_CODES = frozenset("YmdHMS%")
+FIRST_DAY, PAST_LAST_DAY = "TIMESTAMP '0001-01-01'", "TIMESTAMP '10000-01-01'"  # Python's
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,8 @@ def cast_items(field: Field, column: Column) -> list[str]:
     """The SELECT items that compute a column's casts, as `cast` and `separated` name
     them. A cast that fails is slow (three times a cast that works), so none is tried on
     text that cannot succeed: an empty value, or a comma (but once without them)."""
+    if field.type in ("date", "datetime"):
+        return [f"{temporal_cast(field, column.text)} AS {column.cast}"]
     kind = SQL_CASTS.get(field.type)
     if kind is None:
         return []
@@ -91,8 +103,11 @@ def taken_sql(field: Field, column: Column) -> str:
 def tiers(field: Field, column: Column) -> Tiers:
     """The field's tiers in order; an optional field's blank value is taken as NULL
     after the first tiers (which take no blank text) and before the costly ones."""
-    by_type = {"string": string, "boolean": boolean, "number": number, "integer": integer}
-    first, rest = by_type[field.type](column)
+    if field.type in ("date", "datetime"):
+        first, rest = temporal(field, column)
+    else:
+        by_type = {"string": string, "boolean": boolean, "number": number, "integer": integer}
+        first, rest = by_type[field.type](column)
     if field.required:  # a blank required value reaches error(): "missing value"
         return first + rest
     c = column.text
@@ -160,6 +175,48 @@ def integer(column: Column) -> tuple[Tiers, Tiers]:
         (f"{is_whole} AND {whole} IS NOT NULL", whole),
         (f"{decimal} AND TRY_CAST({x} AS BIGINT) IS NOT NULL", f"CAST({x} AS BIGINT)"),
     ]
+
+
+def fast_format(fmt: str | None) -> bool:
+    """Whether the fast path can read a date format (else the careful reader reads it)."""
+    codes = re.findall(r"%(.?)", fmt or "")  # "" for a % at the end
+    return all(code and code in FAST_CODES for code in codes)
+
+
+def temporal_cast(field: Field, text: str) -> str:
+    """The text as a TIMESTAMP (a DATE for an ISO date), NULL where the first tier will
+    not take it; computed once a row (cast_items)."""
+    if field.format:
+        return f"TRY_STRPTIME({text}, {literal(field.format)})"
+    if field.type == "date":
+        return f"CASE WHEN {full(text, FAST_DATE)} THEN TRY_CAST({text} AS DATE) END"
+    return f"CASE WHEN {full(text, FAST_DATETIME)} THEN TRY_CAST({text} AS TIMESTAMP) END"
+
+
+def temporal(field: Field, column: Column) -> tuple[Tiers, Tiers]:
+    """A date or datetime: the cast of the text as it is, then of the stripped text
+    (as dates.py strips it). A declared format's value is taken only when formatting
+    it gives the text back: text DuckDB reads more loosely than Python (a day `1`, a
+    trailing space) is left to the careful reader."""
+    c, v = column.text, column.cast
+    t = f"trim({c}, $ws)"
+    if field.format:
+        fmt = literal(field.format)
+
+        def taken(value: str, text: str) -> str:
+            return (
+                f"{value} >= {FIRST_DAY} AND {value} < {PAST_LAST_DAY}"
+                f" AND strftime({value}, {fmt}) = {text}"
+            )
+
+        later = f"TRY_STRPTIME({t}, {fmt})"
+        first, rest = (taken(v, c), v), (taken(later, t), later)
+    else:
+        later = temporal_cast(field, t)
+        first, rest = (f"{v} >= {FIRST_DAY}", v), (f"{later} >= {FIRST_DAY}", later)
+    if field.type == "date" and field.format:  # strptime gives a TIMESTAMP
+        first, rest = (first[0], f"CAST({first[1]} AS DATE)"), (rest[0], f"CAST({rest[1]} AS DATE)")
+    return [first], [rest]
 
 
 def grouped(c: str) -> str:

@@ -17,6 +17,8 @@ from ..errors import ProgramError
 from ..program import Field, Input
 from ..settings import positive_setting
 from ..values import show
+from .dates import to_date, to_datetime
+from .nested import lookup, object_problem
 
 # Per input: a mistake rather than a data set beyond this (MAX_INPUT_ROWS overrides it).
 DEFAULT_MAX_ROWS = 100_000_000
@@ -42,8 +44,13 @@ def max_rows() -> int:
     return positive_setting("MAX_INPUT_ROWS", DEFAULT_MAX_ROWS)
 
 
-def convert(value: Any, ftype: str) -> Any:
-    """One raw value (text from a file, or a JSON/database value) as `ftype`."""
+def convert(value: Any, ftype: str, fmt: str | None = None) -> Any:
+    """One raw value (text from a file, or a JSON/database value) as `ftype`; `fmt` is a
+    date's or datetime's declared strptime format (None: ISO 8601; see dates.py)."""
+    if ftype == "date":
+        return to_date(value, fmt)
+    if ftype == "datetime":
+        return to_datetime(value, fmt)
     if ftype == "string":
         return to_text(value)
     if ftype == "boolean":
@@ -143,18 +150,23 @@ def check_record(fields: Sequence[Field], source: str, where: str, record: Any) 
         raise ProgramError(f"{source}, {where}: expected an object: {show(record)}")
     row: Row = {}
     for field in fields:
-        value = record.get(field.name)
-        if missing(value):
-            if field.required:
-                problem = "missing value" if field.name in record else "no such field"
-                raise ProgramError(f"{source}, {where}, field {field.name}: {problem}")
-            row[field.name] = None
-            continue
         try:
-            row[field.name] = convert(value, field.type)
+            value, present = lookup(record, field)
+            if missing(value):
+                if field.required:
+                    raise BadValue("missing value" if present else no_such_field(field))
+                row[field.name] = None
+                continue
+            if isinstance(value, dict):
+                raise BadValue(object_problem(field, value))
+            row[field.name] = convert(value, field.type, field.format)
         except ValueError as exc:
             raise ProgramError(f"{source}, {where}, field {field.name}: {exc}") from None
     return row
+
+
+def no_such_field(field: Field) -> str:
+    return f"no such field {'.'.join(field.path)}" if field.path else "no such field"
 
 
 def check_count(source: str, count: int) -> None:

@@ -15,7 +15,7 @@ import duckdb
 
 from ..errors import ProgramError
 from ..program import Input
-from .casts import WHITESPACE, Column, cast_items, taken_sql, value_sql
+from .casts import WHITESPACE, Column, cast_items, fast_format, taken_sql, value_sql
 from .convert import check_count, check_record
 from .csv_input import check_header
 from .csv_survey import Layout, Numbering
@@ -25,6 +25,8 @@ from .table import csv_options, drop_input, ident, rows_table, table_name
 def load(db: duckdb.DuckDBPyConnection, inp: Input, layout: Layout, source: str) -> bool:
     """Read the file into the input's table; False when the careful reader must."""
     check_header(inp, layout.header, source, 1)
+    if not all(fast_format(f.format) for f in inp.fields):
+        return False  # a date format only Python's strptime reads as the spec means
     query = FastQuery(inp, layout)
     try:
         with insertion_order(db):

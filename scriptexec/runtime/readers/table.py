@@ -19,7 +19,14 @@ import duckdb
 from ..program import Input
 from .convert import Row
 
-SQL_TYPES = {"number": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN", "string": "VARCHAR"}
+SQL_TYPES = {
+    "number": "DOUBLE",
+    "integer": "BIGINT",
+    "boolean": "BOOLEAN",
+    "string": "VARCHAR",
+    "date": "DATE",
+    "datetime": "TIMESTAMP",
+}
 # For the rows this module writes: DuckDB's default is 2 MB, and a longer record (a
 # long text in a JSON file, say) is rare but data. (The fast CSV path keeps the default,
 # which reads faster; a longer line sends the file to the careful reader.)

@@ -20,7 +20,9 @@ from typing import Literal
 
 Kind = Literal["scalar", "aggregate", "window"]
 # What an argument may be: a type of the language, `numeric` (number or integer),
-# `temporal` (date or datetime), `any`, or `same` (the type of the first argument).
+# `temporal` (date or datetime), `orderable` (a number, a date or text), `whole` (a
+# number that must be whole: `n - 1` is a number to the checker, so each row's value is
+# checked unless it is an integer's), `any`, or `same` (the type of the first argument).
 ArgType = str
 # The SQL of a call from its arguments' SQL and, for the arguments written as constants,
 # their values (None for the others).
@@ -33,7 +35,8 @@ class Function:
 
     name: str
     args: tuple[ArgType, ...]  # the type of each argument; the last repeats if variadic
-    result: str  # a type, or "same" (the first argument's), or "numeric" (number/integer)
+    result: str  # a type, or "same" (the arguments' common type), or "first" (exactly the
+    # first argument's: value_at_max(units, noi) is an integer)
     sql: SqlTemplate  # the SQL of a call, from its arguments' SQL
     summary: str  # one line for the reference
     example: str  # a formula using it, as a spec would
@@ -88,11 +91,14 @@ class Registry:
 
 
 def _build() -> Registry:
-    from scriptexec.spec.functions import missing, text
+    from scriptexec.spec.functions import aggregates, dates, missing, text, windows
 
     registry = Registry()
     registry.add("missing values", missing.FUNCTIONS)
     registry.add("text", text.FUNCTIONS)
+    registry.add("dates", dates.FUNCTIONS)
+    registry.add("windows", windows.FUNCTIONS)
+    registry.add("aggregates", aggregates.FUNCTIONS)
     return registry
 
 
