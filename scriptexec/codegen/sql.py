@@ -322,7 +322,7 @@ class _Formula:
     ) -> None:
         self.name = name
         self.rules = rules
-        self.skipped: list[str] = []  # aggregate arguments that may be missing (left out)
+        self.skipped: list[str] = []  # conditions of rows an aggregate left out (missing)
         self.scope = scope
         self.params = params  # the query's, in order of first use
         self.temps = temps
@@ -627,13 +627,14 @@ class _Formula:
         assert self.aggregates is not None and self.row_temps is not None
         assert self.row_scope is not None
         rows = _Formula(self.name, self.row_scope, self.params, self.row_temps, rules=self.rules)
+        text = ast.unparse(node)
+        where = self.where(node, text)
         arg = rows.visit(node.args[0]) if node.args else None
         if arg is not None and arg.nullable:
-            self.skipped.append(arg.sql)
-        text = ast.unparse(node)
+            self.skipped.append(_left_out(arg.sql, where))
         named = self.aggregates.name(text, fname)
-        column = self.aggregates.add(text, named, self.aggregate_sql(fname, arg))
-        self.row_errors(rows.checks, text, named)
+        column = self.aggregates.add(text, named, self.aggregate_sql(fname, arg, where))
+        self.row_errors(rows.checks, text, named, where)
         if fname == "count":
             return Expr(column, "integer", "BIGINT", pyint=True)
         nullable = fname in _NULLABLE_AGGREGATES
@@ -642,13 +643,32 @@ class _Formula:
         pyint = arg is not None and arg.pyint and fname != "mean"
         return Expr(column, "number", "DOUBLE", nullable=nullable, pyint=pyint)
 
-    def aggregate_sql(self, fname: str, arg: Expr | None) -> str:
+    def where(self, node: ast.Call, text: str) -> str | None:
+        """An aggregate's `where=` condition over the row's fields, as the FILTER it adds
+        (rows where it is true). A check of the condition counts on every row."""
+        assert self.row_scope is not None and self.row_temps is not None
+        for kw in node.keywords:
+            if kw.arg == "where":
+                rows = _Formula(
+                    self.name, self.row_scope, self.params, self.row_temps, rules=self.rules
+                )
+                condition = operand(rows.visit(kw.value), AND + 1)
+                self.row_errors(rows.checks, f"{text} where", self.aggregates_name(text))
+                return condition
+        return None
+
+    def aggregates_name(self, text: str) -> str:
+        assert self.aggregates is not None
+        return self.aggregates.name(text, "where")
+
+    def aggregate_sql(self, fname: str, arg: Expr | None, condition: str | None = None) -> str:
         assert self.aggregates is not None
         if arg is None:  # count()
-            return "count(*)" + self.aggregates.filtered()
+            return "count(*)" + self.aggregates.filtered(condition)
         if fname == "count":
-            return "count(*)" + self.aggregates.filtered(operand(arg, AND + 1))
-        where = self.aggregates.filtered()
+            counted = " AND ".join(c for c in (condition, operand(arg, AND + 1)) if c)
+            return "count(*)" + self.aggregates.filtered(counted)
+        where = self.aggregates.filtered(condition)
         exact = arg.rep == "BIGINT"  # integers are summed exactly (HUGEINT), as in Python
         if fname == "sum":
             if exact:
@@ -658,13 +678,16 @@ class _Formula:
             return f"{'avg' if exact else 'favg'}({arg.sql}){where}"
         return f"{fname}({arg.sql}){where}" + ("::DOUBLE" if exact else "")
 
-    def row_errors(self, checks: Sequence[str], text: str, named: str) -> None:
+    def row_errors(
+        self, checks: Sequence[str], text: str, named: str, where: str | None = None
+    ) -> None:
         """An aggregate's argument's checks, per row: the first failing on a counted row
-        (by _ord) is this value's error, a column of the aggregation layer."""
+        (by _ord; with `where`, a row where it holds) is this value's error, a column of
+        the aggregation layer."""
         assert self.aggregates is not None and self.row_temps is not None
         if checks:
             error = self.row_temps.add(coalesce(checks))
-            first = f'arg_min({error}, "_ord"){self.aggregates.filtered()}'
+            first = f'arg_min({error}, "_ord"){self.aggregates.filtered(where)}'
             key = f"{text} in {self.name}: error"
             self.checks.append(self.aggregates.add(key, f"{named} in {self.name}", first))
 
@@ -675,13 +698,14 @@ class _Formula:
         assert self.aggregates is not None and self.row_temps is not None
         assert self.row_scope is not None
         rows = _Formula(self.name, self.row_scope, self.params, self.row_temps, rules=self.rules)
-        args = [rows.visit(a) for a in node.args]
-        self.skipped.extend(a.sql for a in args if a.nullable)
         text = ast.unparse(node)
+        where = self.where(node, text)
+        args = [rows.visit(a) for a in node.args]
+        self.skipped.extend(_left_out(a.sql, where) for a in args if a.nullable)
         named = self.aggregates.name(text, function.name)
         call = function.sql([operand(a, ATOM) for a in args], _constants(node.args))
-        column = self.aggregates.add(text, named, call + self.aggregates.filtered())
-        self.row_errors(rows.checks, text, named)
+        column = self.aggregates.add(text, named, call + self.aggregates.filtered(where))
+        self.row_errors(rows.checks, text, named, where)
         return _over_rows(function, args, column)
 
     # -- windows, and aggregates in compute ---------------------------------------------
@@ -802,6 +826,13 @@ def _keyword_fields(node: ast.expr | None) -> list[tuple[str, bool]]:
 def _constants(nodes: Sequence[ast.expr]) -> list[object]:
     """The arguments written as constants (text, or a number with its sign), else None."""
     return [formulas.written(node) for node in nodes]
+
+
+def _left_out(arg: str, where: str | None) -> str:
+    """The condition of a row an aggregate leaves out for a missing argument (among the
+    rows its `where` counts)."""
+    missing = f"{operand_sql(arg)} IS NULL"
+    return f"{where} IS TRUE AND {missing}" if where else missing
 
 
 def operand_sql(sql: str) -> str:
@@ -1553,7 +1584,7 @@ def _values_query(
         scope[name] = Symbol("summary", value.type, nullable=True)
         values.append(value)
         if compiler.skipped and not by:
-            missing = " OR ".join(f"{operand_sql(a)} IS NULL" for a in compiler.skipped)
+            missing = " OR ".join(compiler.skipped)
             count = f"count(*){aggregates.filtered(missing)}"
             left_out[name] = aggregates.add(f"{name}: left out", f"_n_{name}", count)
     rows = _Plan("r", "results")

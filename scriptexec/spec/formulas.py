@@ -473,7 +473,9 @@ class _Checker:
         """Whether the call has a keyword its function does not take (an issue if so)."""
         for kw in node.keywords:
             if kw.arg not in allowed:
-                listed = ", ".join(f"{k}=" for k in allowed)
+                # (where= is for summary and groups: not offered in compute)
+                shown = [k for k in allowed if k != "where" or self.aggregate_context]
+                listed = ", ".join(f"{k}=" for k in shown)
                 more = f"; it takes {listed}" if listed else ""
                 self.issue(kw.value, f"{fname}() has no keyword '{kw.arg}'{more}")
                 return True
@@ -485,6 +487,9 @@ class _Checker:
         (an aggregate in summary is over all rows, in groups over the group's). The
         fields named are dependencies of a compute formula, as its other names are."""
         for kw in node.keywords:
+            if kw.arg == "where":
+                self.where(kw.value, fname)
+                continue
             if kw.arg == "per" and self.aggregate_context:
                 self.issue(
                     kw.value,
@@ -511,6 +516,18 @@ class _Checker:
                     )
                 elif not self.in_aggregate:
                     self.refs.add(name.id)
+
+    def where(self, condition: ast.expr, fname: str) -> None:
+        """`where=`: the rows an aggregate in summary or groups counts (SQL's FILTER), a
+        condition of the row's fields."""
+        if not self.aggregate_context:
+            self.issue(
+                condition,
+                f"{fname}(..., where=) is for summary and groups; in compute, use"
+                f" {fname}(x if condition else ...) or a field of its own",
+            )
+            return
+        self.expect(condition, ("boolean",), "where=")
 
     def enter(self, node: ast.Call, fname: str) -> bool:
         """Into the arguments of a call over rows (an aggregate, a window), unless it is
@@ -548,7 +565,7 @@ class _Checker:
                 many = "one argument" if lo else "at most one argument"
                 self.issue(node, f"{fname}() takes {many}")
                 return None
-            if self.unknown_keyword(node, fname, ("per",)):
+            if self.unknown_keyword(node, fname, ("per", "where")):
                 return None
             self.keyword_arguments(node, fname)
             if fname == "count":
@@ -557,7 +574,10 @@ class _Checker:
                 return "integer"
             also = TEMPORAL if fname in ("min", "max") else ()
             got = self.expect(node.args[0], NUMERIC, f"{fname}()", also)
-            return got if got in TEMPORAL else "number"  # the earliest or latest date
+            if got in TEMPORAL:  # the earliest or latest date
+                return got
+            # the sum, smallest or largest of integers is one (the first year paid back)
+            return "integer" if got == "integer" and fname != "mean" else "number"
         finally:
             self.leave()
 

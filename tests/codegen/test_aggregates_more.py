@@ -285,3 +285,36 @@ def test_the_shipped_rent_benchmark_groups(tmp_path: Path) -> None:
         "bedroom_types": 2,
         "above_p75": 1,
     }
+
+
+def test_where_restricts_an_aggregate_to_the_rows_it_holds_for(tmp_path: Path) -> None:
+    fields = {"year": "integer", "c": "number", "k": "string", "opt": "number?"}
+    summary = {
+        "payback": "min(year, where=c >= 0)",
+        "positive": "count(where=c > 0)",
+        "later_median": "median(c, where=year > 2021)",
+        "opt_sum": "sum(opt, where=c > 0)",
+        "never": "max(year, where=c > 100)",
+    }
+    groups = {"by": "k", "summary": {"first_positive": "min(year, where=c > 0)"}}
+    model = spec_model(tmp_path, fields=fields, summary=summary, groups=groups)
+    data = [
+        {"year": 2021, "c": -5, "k": "a", "opt": None},
+        {"year": 2022, "c": 3, "k": "a", "opt": None},
+        {"year": 2023, "c": 7, "k": "b", "opt": 2},
+    ]
+    result = run(model, data)
+    s = result.summary
+    # c >= 0 from 2022: the smallest such year, an integer as year is
+    assert s["payback"] == 2022 and isinstance(s["payback"], int)
+    assert s["positive"] == 2  # 3 and 7
+    assert s["later_median"] == 5.0  # median of 3 and 7
+    # opt where c > 0: 2022's is empty (left out, counted), 2023's is 2; 2021 is not
+    # counted at all, so its empty opt is not "left out"
+    assert (s["opt_sum"], s["_n_opt_sum"]) == (2.0, 1)
+    assert s["never"] is None and s["_e_never"] is None  # no row: missing, no error
+    # per group: a's first positive year is 2022, b's 2023
+    assert [(g["k"], g["first_positive"]) for g in result.groups or []] == [
+        ("a", 2022),
+        ("b", 2023),
+    ]

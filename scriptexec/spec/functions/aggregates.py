@@ -52,7 +52,7 @@ FUNCTIONS = [
         "the middle value (the mean of the two middle ones for an even count)",
         "median(monthly_rent)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         nullable=True,
     ),
     Function(
@@ -64,7 +64,7 @@ FUNCTIONS = [
         " values (as numpy, Excel's PERCENTILE.INC)",
         "percentile(monthly_rent, 75)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         constant=(1,),
         check_constant=check_percentile,
         nullable=True,
@@ -77,7 +77,7 @@ FUNCTIONS = [
         "the sample standard deviation (divided by n - 1; missing for fewer than 2 values)",
         "stddev(noi)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         nullable=True,
     ),
     Function(
@@ -88,7 +88,7 @@ FUNCTIONS = [
         "the population standard deviation (divided by n)",
         "stddev_pop(noi)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         nullable=True,
     ),
     Function(
@@ -99,7 +99,7 @@ FUNCTIONS = [
         "the number of different values (0 over no rows)",
         "count_distinct(city)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         nullable=False,
     ),
     Function(
@@ -110,7 +110,7 @@ FUNCTIONS = [
         "the value on the row where by is largest (the first such row in input order)",
         "value_at_max(name, noi)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         nullable=True,
     ),
     Function(
@@ -121,7 +121,7 @@ FUNCTIONS = [
         "the value on the row where by is smallest (the first such row in input order)",
         "value_at_min(year, dscr)",
         kind="aggregate",
-        keywords=("per",),
+        keywords=("per", "where"),
         nullable=True,
     ),
 ]
